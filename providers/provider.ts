@@ -1,0 +1,97 @@
+/**
+ * The one interface every cloud adapter implements. Providers list what exists, resolve node IPs,
+ * apply single changes and report capacity; they never compute diffs (that is src/planner).
+ */
+
+/** A route as the cloud reports it, with the provider's marks that the planner needs. */
+export interface ActualRoute {
+  /** Canonical IPv4 destination `a.b.c.d/len`. */
+  readonly destination: string;
+  /** Provider target id (AWS ENI id, GCE instance URL); null when the route has none we can compare. */
+  readonly target: string | null;
+  /** The route no longer forwards (AWS state `blackhole`: its ENI or instance is gone). */
+  readonly blackhole: boolean;
+  /**
+   * Carries the provider's marks of a route routesync may have made (AWS: origin CreateRoute and an
+   * ENI/instance target; GCE: name prefix and description). The planner adds the Network rule.
+   */
+  readonly ownable: boolean;
+  /** Counts toward the route limit (AWS: every non-propagated route; GCE: every route in the project). */
+  readonly countsTowardLimit: boolean;
+  /** Free text for logs and status: what the route points at (igw-…, nat-…, eni-…). */
+  readonly via: string;
+}
+
+/** One capacity domain: an AWS route table, or a GCE project's routes in one network. */
+export interface RouteTable {
+  readonly id: string;
+  /** The route limit of this table (from --route-limit or the provider default). */
+  readonly limit: number;
+  readonly routes: readonly ActualRoute[];
+}
+
+/** What a node IP resolves to in one lookup. */
+export type NodeResolution =
+  | {
+      readonly status: 'found';
+      /** The route target: AWS ENI id, GCE instance URL. */
+      readonly target: string;
+      /**
+       * `enabled`: the target forwards; `fixable`: routesync can turn forwarding on (AWS
+       * SourceDestCheck); `disabled`: it cannot (GCE canIpForward false), so no route is made.
+       */
+      readonly forwarding: 'enabled' | 'fixable' | 'disabled';
+    }
+  /** A successful lookup found nothing for this IP: the node is gone. */
+  | { readonly status: 'not-found' }
+  /** The lookup itself failed: nothing may change for this IP. */
+  | { readonly status: 'lookup-failed'; readonly error: string };
+
+/** The changes a plan is made of; each is applied on its own. */
+export type Change =
+  | {
+      readonly kind: 'create';
+      readonly table: string;
+      readonly destination: string;
+      readonly target: string;
+      readonly nodeIp: string;
+    }
+  | {
+      readonly kind: 'replace';
+      readonly table: string;
+      readonly destination: string;
+      readonly target: string;
+      readonly previousTarget: string | null;
+      readonly nodeIp: string;
+    }
+  | {
+      readonly kind: 'delete';
+      readonly table: string;
+      readonly destination: string;
+      readonly previousTarget: string | null;
+      readonly reason: DeleteReason;
+    }
+  | { readonly kind: 'enable-forwarding'; readonly target: string; readonly nodeIp: string };
+
+/**
+ * no-lease: the lease is gone; blackhole: the route leads nowhere and no lease can use it;
+ * node-not-found: the lease's node is gone (flannel keeps leases 24 h); duplicate: a second owned
+ * route for one destination.
+ */
+export type DeleteReason = 'no-lease' | 'blackhole' | 'node-not-found' | 'duplicate';
+
+export interface RouteProvider {
+  /** The --provider name. */
+  readonly name: string;
+  /** Every managed table with all its routes: one consistent read per pass. */
+  listTables(signal: AbortSignal): Promise<RouteTable[]>;
+  /** Resolves every given node IP; the map has one entry per IP asked. */
+  resolveNodes(nodeIps: readonly string[], signal: AbortSignal): Promise<Map<string, NodeResolution>>;
+  /**
+   * Applies one change. Resolves when it is done (idempotent outcomes such as deleting a route that
+   * is already gone count as done); rejects with the cloud's error otherwise (see src/errors.ts).
+   */
+  apply(change: Change, signal: AbortSignal): Promise<void>;
+  /** Releases sockets and timers. */
+  close(): Promise<void>;
+}

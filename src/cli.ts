@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/** The command line: the only place that exits the process (DESIGN §2.5). */
+import { parseConfig, UsageError, HelpShown } from './config.js';
+import { createLogger } from './log.js';
+import { runService, EXIT } from './service.js';
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = parseConfig(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof HelpShown) return EXIT.ok;
+    if (err instanceof UsageError) {
+      process.stderr.write(`routesync: ${err.message}\nTry 'routesync --help'.\n`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const shutdown = new AbortController();
+  let signals = 0;
+  const onSignal = (name: string): void => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal: name }, 'second signal: exiting now');
+      process.exit(EXIT.runtime);
+    }
+    logger.info({ signal: name }, 'shutting down: aborting in-flight work and resigning');
+    shutdown.abort(new Error(`received ${name}`));
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: String(reason) }, 'unhandled promise rejection');
+  });
+  try {
+    return await runService(config, { logger, writeSummary: (text) => process.stdout.write(text) }, shutdown.signal);
+  } catch (err) {
+    logger.fatal({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, 'routesync failed');
+    return EXIT.runtime;
+  }
+}
+
+main().then(
+  (code) => {
+    // Flush stdout before exiting so a piped --once summary is never cut.
+    process.stdout.write('', () => process.exit(code));
+  },
+  (err: unknown) => {
+    process.stderr.write(`routesync: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(EXIT.runtime);
+  },
+);

@@ -1,0 +1,304 @@
+/**
+ * Flags and environment variables → a validated Config. Every bad value is reported with the flag
+ * that carried it (DESIGN §2.7, §3); nothing here exits: the CLI turns a UsageError into exit 2.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import type { DeleteCap } from './planner/plan.js';
+import { providerNames, providerDefaults } from '../providers/registry.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface EtcdConfig {
+  readonly endpoints: readonly string[];
+  readonly prefix: string;
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+export interface AwsConfig {
+  readonly routeTableIds: readonly string[];
+  readonly vpcId?: string;
+  readonly region?: string;
+  readonly endpoint?: string;
+}
+
+export interface Config {
+  readonly provider: string;
+  readonly etcd: EtcdConfig;
+  readonly clusterName: string;
+  readonly routeLimit: number;
+  readonly resyncIntervalMs: number;
+  readonly dryRun: boolean;
+  readonly once: boolean;
+  readonly leaderElect: boolean;
+  readonly leaderElectionKey: string;
+  readonly leaderLeaseTtlSeconds: number;
+  /** null: no HTTP server. */
+  readonly listen: { readonly host: string; readonly port: number } | null;
+  readonly logLevel: LogLevel;
+  readonly allowEmpty: boolean;
+  readonly maxDeletesPerPass: DeleteCap;
+  readonly aws: AwsConfig;
+}
+
+/** A bad flag or flag value; the message names both. The CLI prints it and exits 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** `--help` or `--version` was asked for and printed: exit 0. */
+export class HelpShown extends Error {
+  override readonly name = 'HelpShown';
+}
+
+const CLUSTER_NAME = /^[a-z][-a-z0-9]{0,30}$/;
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+const DURATION = /^(\d+(?:\.\d+)?(ms|s|m|h))+$/;
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go-style durations as flannel and Kubernetes operators write them: `60s`, `1m30s`, `500ms`. */
+export function parseDuration(text: string): number | undefined {
+  if (!DURATION.test(text)) return undefined;
+  let total = 0;
+  for (const match of text.matchAll(DURATION_PART)) total += Number(match[1]) * (UNIT_MS[match[2] ?? ''] ?? NaN);
+  return Number.isFinite(total) ? total : undefined;
+}
+
+function envName(flag: string): string {
+  return `ROUTESYNC_${flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
+}
+
+function valueOption(flags: string, description: string, defaultValue?: string): Option {
+  const option = new Option(flags, description);
+  return defaultValue === undefined ? option : option.default(defaultValue);
+}
+
+function switchOption(flag: string, description: string): Option {
+  return new Option(flag, description);
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((part) => part.trim()).filter((part) => part !== '')];
+}
+
+export function buildCommand(): Command {
+  const program = new Command('routesync')
+    .description(
+      "Keeps cloud route tables in sync with flannel's subnet leases in etcd.\n" +
+        'Every flag can also be set with ROUTESYNC_<FLAG_IN_UPPER_SNAKE>, e.g. ROUTESYNC_CLUSTER_NAME.',
+    )
+    .helpOption('-h, --help', 'show this help')
+    .showHelpAfterError(false)
+    .allowExcessArguments(false)
+    .addOption(valueOption('--provider <name>', `cloud provider: ${providerNames().join(' or ')} (required)`))
+    .addOption(valueOption('--etcd-endpoints <urls>', 'comma-separated etcd v3 endpoints', 'http://127.0.0.1:2379'))
+    .addOption(valueOption('--etcd-prefix <path>', "flannel's etcd prefix: <prefix>/config, <prefix>/subnets/", '/coreos.com/network'))
+    .addOption(valueOption('--etcd-cafile <file>', 'CA certificate for TLS to etcd'))
+    .addOption(valueOption('--etcd-certfile <file>', 'client certificate for TLS to etcd'))
+    .addOption(valueOption('--etcd-keyfile <file>', 'client key for TLS to etcd'))
+    .addOption(
+      valueOption('--cluster-name <name>', 'ownership namespace: AWS table tag value, GCE route name prefix; [a-z][-a-z0-9]{0,30}', 'routesync'),
+    )
+    .addOption(
+      valueOption(
+        '--route-limit <n>',
+        `max routes per AWS table / per GCE project, counting routes routesync does not own (default: ${Object.entries(providerDefaults())
+          .map(([name, d]) => `${d.routeLimit} for ${name}`)
+          .join(', ')})`,
+      ),
+    )
+    .addOption(valueOption('--resync-interval <duration>', 'full list-and-diff even without lease events', '60s'))
+    .addOption(switchOption('--dry-run', 'compute and log the plan; call no mutating cloud API').default(false))
+    .addOption(switchOption('--once', 'one reconcile pass, print a summary, exit (0 all routed, 3 some unrouted, 1 errors, 4 another leader)').default(false))
+    .addOption(switchOption('--leader-elect', 'campaign in etcd before reconciling').default(true))
+    .addOption(new Option('--no-leader-elect', 'reconcile without leader election'))
+    .addOption(valueOption('--leader-election-key <name>', 'etcd election name (default: /routesync/<cluster-name>/leader)'))
+    .addOption(valueOption('--leader-lease-ttl <duration>', 'etcd lease TTL for leadership', '10s'))
+    .addOption(valueOption('--listen <host:port>', 'HTTP address for /metrics, /healthz, /readyz, /status; empty disables', '0.0.0.0:9090'))
+    .addOption(valueOption('--log-level <level>', `JSON logs on stderr: ${LOG_LEVELS.join(', ')}`, 'info'))
+    .addOption(switchOption('--allow-empty', 'let an empty lease set delete owned routes (normally a safety valve keeps them)').default(false))
+    .addOption(valueOption('--max-deletes-per-pass <n|n%>', 'cap on route deletions per table per pass; a percentage of the owned routes', '20%'))
+    .addOption(
+      new Option('--route-table-id <ids>', 'AWS: managed route table; repeatable or comma list (default: discover by tag in --vpc-id)')
+        .argParser(collect),
+    )
+    .addOption(valueOption('--vpc-id <id>', 'AWS: VPC whose tables tagged routesync/cluster=<cluster-name> are managed'))
+    .addOption(valueOption('--aws-region <region>', 'AWS: region (default: $AWS_REGION)'))
+    .addOption(valueOption('--aws-endpoint <url>', 'AWS: EC2 endpoint override (default: $AWS_ENDPOINT_URL_EC2, $AWS_ENDPOINT_URL)'));
+  return program;
+}
+
+type Raw = Record<string, unknown>;
+
+/** Flag values with the environment filled in: a flag given on the command line wins over ROUTESYNC_*. */
+class Values {
+  constructor(
+    private readonly program: Command,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  private fromEnv(key: string): string | undefined {
+    if (this.program.getOptionValueSource(key) === 'cli') return undefined;
+    const option = this.program.options.find((o) => o.attributeName() === key && !o.negate);
+    return option?.long === undefined ? undefined : this.env[envName(option.long)];
+  }
+
+  text(key: string): string | undefined {
+    const value = this.fromEnv(key) ?? this.program.opts<Raw>()[key];
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  list(key: string): string[] {
+    const value = this.fromEnv(key);
+    if (value !== undefined) return collect(value, []);
+    return (this.program.opts<Raw>()[key] as string[] | undefined) ?? [];
+  }
+
+  switch(key: string): boolean {
+    const value = this.fromEnv(key);
+    if (value === undefined) return this.program.opts<Raw>()[key] === true;
+    const option = this.program.options.find((o) => o.attributeName() === key && !o.negate);
+    const normalized = value.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(normalized)) return true;
+    if (['0', 'false', 'no', 'off', ''].includes(normalized)) return false;
+    throw bad(envName(option?.long ?? key), value, 'expected true or false');
+  }
+}
+
+function bad(flag: string, value: string, expected: string): UsageError {
+  return new UsageError(`invalid value for ${flag}: ${JSON.stringify(value)} (${expected})`);
+}
+
+function positiveInt(flag: string, value: string, max = 1_000_000): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) throw bad(flag, value, `expected a whole number from 1 to ${max}`);
+  return Number(value);
+}
+
+function url(flag: string, value: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw bad(flag, value, 'expected a URL such as http://127.0.0.1:2379');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw bad(flag, value, 'expected an http:// or https:// URL');
+  return value;
+}
+
+function parseListen(value: string): Config['listen'] {
+  if (value.trim() === '') return null;
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (match === null || port > 65535) throw bad('--listen', value, 'expected host:port, e.g. 0.0.0.0:9090, or empty to disable');
+  const host = (match[1] ?? '').replace(/^\[|\]$/g, '');
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+function parseDeleteCap(value: string): DeleteCap {
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(value);
+  if (percent !== null && Number(percent[1]) > 0 && Number(percent[1]) <= 100) return { kind: 'percent', value: Number(percent[1]) };
+  if (/^\d+$/.test(value)) return { kind: 'count', value: Number(value) };
+  throw bad('--max-deletes-per-pass', value, 'expected a count such as 10 or a percentage from 0% to 100% such as 20%');
+}
+
+/**
+ * Parses argv (without node and script) and the environment into a Config.
+ * Throws UsageError for anything wrong, HelpShown after printing --help.
+ */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, write: (text: string) => void = (t) => process.stdout.write(t)): Config {
+  const program = buildCommand();
+  program.exitOverride();
+  program.configureOutput({ writeOut: write, writeErr: () => undefined });
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') throw new HelpShown('help');
+      throw new UsageError(err.message.replace(/^error: /, ''));
+    }
+    throw err;
+  }
+  const values = new Values(program, env);
+
+  const provider = values.text('provider');
+  if (provider === undefined || provider === '') throw new UsageError(`--provider is required (${providerNames().join(' or ')})`);
+  const defaults = providerDefaults()[provider];
+  if (defaults === undefined) throw bad('--provider', provider, `expected ${providerNames().join(' or ')}`);
+
+  const clusterName = values.text('clusterName') ?? 'routesync';
+  if (!CLUSTER_NAME.test(clusterName)) throw bad('--cluster-name', clusterName, 'expected [a-z][-a-z0-9]{0,30}');
+
+  const endpointsText = values.text('etcdEndpoints') ?? '';
+  const endpoints = endpointsText.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  if (endpoints.length === 0) throw bad('--etcd-endpoints', endpointsText, 'expected at least one URL');
+  for (const endpoint of endpoints) url('--etcd-endpoints', endpoint);
+
+  const prefix = (values.text('etcdPrefix') ?? '').replace(/\/+$/, '');
+  if (!prefix.startsWith('/')) throw bad('--etcd-prefix', values.text('etcdPrefix') ?? '', 'expected an absolute key path such as /coreos.com/network');
+
+  const tlsFiles = { caFile: values.text('etcdCafile'), certFile: values.text('etcdCertfile'), keyFile: values.text('etcdKeyfile') };
+  if ((tlsFiles.certFile === undefined) !== (tlsFiles.keyFile === undefined)) {
+    throw new UsageError('--etcd-certfile and --etcd-keyfile go together: give both or neither');
+  }
+
+  const routeLimitText = values.text('routeLimit');
+  const routeLimit = routeLimitText === undefined ? defaults.routeLimit : positiveInt('--route-limit', routeLimitText);
+
+  const resyncText = values.text('resyncInterval') ?? '60s';
+  const resyncIntervalMs = parseDuration(resyncText);
+  if (resyncIntervalMs === undefined || resyncIntervalMs < 1000) throw bad('--resync-interval', resyncText, 'expected a duration of at least 1s, e.g. 60s or 5m');
+
+  const ttlText = values.text('leaderLeaseTtl') ?? '10s';
+  const ttlMs = parseDuration(ttlText);
+  if (ttlMs === undefined || ttlMs < 2000 || ttlMs % 1000 !== 0) throw bad('--leader-lease-ttl', ttlText, 'expected whole seconds, at least 2s, e.g. 10s');
+
+  const logLevel = values.text('logLevel') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw bad('--log-level', logLevel, `expected one of ${LOG_LEVELS.join(', ')}`);
+
+  const routeTableIds = values.list('routeTableId');
+  for (const id of routeTableIds) if (!/^rtb-[0-9a-f]{8,17}$/.test(id)) throw bad('--route-table-id', id, 'expected a route table id such as rtb-0123456789abcdef0');
+  const vpcId = values.text('vpcId');
+  if (vpcId !== undefined && !/^vpc-[0-9a-f]{8,17}$/.test(vpcId)) throw bad('--vpc-id', vpcId, 'expected a VPC id such as vpc-0123456789abcdef0');
+  const region = values.text('awsRegion') ?? env['AWS_REGION'];
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw bad('--aws-region', region, 'expected a region such as us-east-1');
+  const awsEndpoint = values.text('awsEndpoint') ?? env['AWS_ENDPOINT_URL_EC2'] ?? env['AWS_ENDPOINT_URL'];
+  if (awsEndpoint !== undefined) url('--aws-endpoint', awsEndpoint);
+  if (provider === 'aws-vpc') {
+    if (routeTableIds.length === 0 && vpcId === undefined) {
+      throw new UsageError('--provider aws-vpc needs --route-table-id or --vpc-id (to discover tables tagged routesync/cluster=<cluster-name>)');
+    }
+    if (region === undefined) throw new UsageError('--provider aws-vpc needs --aws-region (or AWS_REGION)');
+  }
+
+  const once = values.switch('once');
+  return {
+    provider,
+    etcd: {
+      endpoints,
+      prefix,
+      ...(tlsFiles.caFile !== undefined ? { caFile: tlsFiles.caFile } : {}),
+      ...(tlsFiles.certFile !== undefined ? { certFile: tlsFiles.certFile } : {}),
+      ...(tlsFiles.keyFile !== undefined ? { keyFile: tlsFiles.keyFile } : {}),
+    },
+    clusterName,
+    routeLimit,
+    resyncIntervalMs,
+    dryRun: values.switch('dryRun'),
+    once,
+    leaderElect: values.switch('leaderElect'),
+    leaderElectionKey: values.text('leaderElectionKey') ?? `/routesync/${clusterName}/leader`,
+    leaderLeaseTtlSeconds: ttlMs / 1000,
+    listen: parseListen(values.text('listen') ?? ''),
+    logLevel: logLevel as LogLevel,
+    allowEmpty: values.switch('allowEmpty'),
+    maxDeletesPerPass: parseDeleteCap(values.text('maxDeletesPerPass') ?? '20%'),
+    aws: {
+      routeTableIds,
+      ...(vpcId !== undefined ? { vpcId } : {}),
+      ...(region !== undefined ? { region } : {}),
+      ...(awsEndpoint !== undefined ? { endpoint: awsEndpoint } : {}),
+    },
+  };
+}

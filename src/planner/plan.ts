@@ -1,0 +1,339 @@
+/**
+ * The planner: a pure function from (leases, network, actual routes, node resolutions, policy) to
+ * the changes that make the cloud match flannel, plus what became of every lease and table.
+ * No I/O, no clock, no logging: everything it needs arrives as arguments (DESIGN §2.1, §5).
+ */
+import type { Lease } from '../leases/types.js';
+import type {
+  ActualRoute,
+  Change,
+  DeleteReason,
+  NodeResolution,
+  RouteTable,
+} from '../../providers/provider.js';
+import { cidrContains, compareCidrs, parseCidr, tryParseCidr, type Ipv4Cidr } from '../net/cidr.js';
+
+/** How many owned routes one pass may delete in one table. */
+export type DeleteCap = { readonly kind: 'count'; readonly value: number } | { readonly kind: 'percent'; readonly value: number };
+
+export interface PlanPolicy {
+  /** Delete owned routes even when there is no valid lease at all (--allow-empty). */
+  readonly allowEmpty: boolean;
+  /** --max-deletes-per-pass; a percentage is of the owned routes in the table, and allows at least one. */
+  readonly maxDeletesPerPass: DeleteCap;
+}
+
+export interface PlanInput {
+  /** The flannel Network, `a.b.c.d/len`. */
+  readonly network: string;
+  /** Valid leases only. */
+  readonly leases: readonly Lease[];
+  /** Subnets of leases whose key parsed but whose value did not: their routes are left as they are. */
+  readonly protectedSubnets: readonly string[];
+  readonly tables: readonly RouteTable[];
+  /** One entry per lease node IP; a missing entry is treated as a failed lookup. */
+  readonly resolutions: ReadonlyMap<string, NodeResolution>;
+  readonly policy: PlanPolicy;
+}
+
+export type LeaseState = 'routed' | 'pending' | 'unrouted' | 'conflict' | 'error';
+
+export type UnroutedReason = 'route-limit' | 'node-not-found' | 'forwarding-disabled' | 'lookup-failed' | 'conflict';
+
+export interface LeaseOutcome {
+  readonly subnet: string;
+  readonly nodeIp: string;
+  readonly createRevision: number;
+  readonly state: LeaseState;
+  readonly reason?: UnroutedReason;
+  /** Human detail: which tables are full, what the conflicting route points at, the lookup error. */
+  readonly detail?: string;
+  /** The route target when the node resolved. */
+  readonly target?: string;
+}
+
+export interface TableOutcome {
+  readonly id: string;
+  readonly limit: number;
+  /** Routes that count toward the limit and are not routesync's (the `local` route included on AWS). */
+  readonly foreignCounted: number;
+  /** limit − foreignCounted: how many routes routesync may hold in this table. */
+  readonly capacity: number;
+  /** Owned routes once the plan is applied. */
+  readonly ownedAfter: number;
+  readonly creates: number;
+  readonly replaces: number;
+  readonly deletes: number;
+  /** Deletes held back by --max-deletes-per-pass, left for a later pass. */
+  readonly deferredDeletes: number;
+}
+
+export interface Plan {
+  /** Forwarding fixes first, then replaces, deletes (freeing capacity), and creates. */
+  readonly changes: readonly Change[];
+  readonly leases: readonly LeaseOutcome[];
+  readonly tables: readonly TableOutcome[];
+  readonly warnings: readonly string[];
+}
+
+type TableVerdict =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'create' }
+  | { readonly kind: 'replace' }
+  | { readonly kind: 'kept-unverified' }
+  | { readonly kind: 'route-limit' }
+  | { readonly kind: 'conflict'; readonly via: string };
+
+interface DeleteCandidate {
+  readonly route: ActualRoute;
+  readonly reason: DeleteReason;
+}
+
+const DELETE_PRIORITY: Readonly<Record<DeleteReason, number>> = {
+  duplicate: 0,
+  blackhole: 1,
+  'node-not-found': 2,
+  'no-lease': 3,
+};
+
+/** Older leases first (lower create_revision), then lower subnet. */
+function compareLeases(a: ParsedLease, b: ParsedLease): number {
+  return a.lease.createRevision - b.lease.createRevision || compareCidrs(a.cidr, b.cidr);
+}
+
+interface ParsedLease {
+  readonly lease: Lease;
+  readonly cidr: Ipv4Cidr;
+  readonly resolution: NodeResolution;
+}
+
+function deleteCap(cap: DeleteCap, ownedInTable: number): number {
+  if (cap.kind === 'count') return Math.max(0, Math.floor(cap.value));
+  return Math.max(1, Math.ceil((cap.value / 100) * ownedInTable));
+}
+
+export function plan(input: PlanInput): Plan {
+  const network = parseCidr(input.network);
+  const warnings: string[] = [];
+  const protectedSubnets = new Set(input.protectedSubnets);
+
+  const leases: ParsedLease[] = [];
+  const leaseBySubnet = new Map<string, ParsedLease>();
+  for (const lease of input.leases) {
+    const cidr = tryParseCidr(lease.subnet);
+    if (cidr === undefined || !cidrContains(network, cidr) || leaseBySubnet.has(lease.subnet)) continue;
+    const parsed: ParsedLease = {
+      lease,
+      cidr,
+      resolution: input.resolutions.get(lease.nodeIp) ?? { status: 'lookup-failed', error: 'node IP was not looked up' },
+    };
+    leases.push(parsed);
+    leaseBySubnet.set(lease.subnet, parsed);
+  }
+  leases.sort(compareLeases);
+
+  const isOwned = (route: ActualRoute): boolean => {
+    if (!route.ownable) return false;
+    const cidr = tryParseCidr(route.destination);
+    return cidr !== undefined && cidrContains(network, cidr);
+  };
+
+  const ownedTotal = input.tables.reduce((sum, table) => sum + table.routes.filter(isOwned).length, 0);
+  const holdAllDeletes = leases.length === 0 && ownedTotal > 0 && !input.policy.allowEmpty;
+  if (holdAllDeletes) {
+    warnings.push(
+      `no valid lease in etcd while ${ownedTotal} owned route(s) exist: deleting nothing (pass --allow-empty to allow it)`,
+    );
+  }
+
+  const forwardingFixes: Change[] = [];
+  const replaces: Change[] = [];
+  const deletes: Change[] = [];
+  const creates: Change[] = [];
+  const tableOutcomes: TableOutcome[] = [];
+  const verdicts = new Map<string, Map<string, TableVerdict>>();
+  const verdictOf = (subnet: string): Map<string, TableVerdict> => {
+    let byTable = verdicts.get(subnet);
+    if (byTable === undefined) {
+      byTable = new Map();
+      verdicts.set(subnet, byTable);
+    }
+    return byTable;
+  };
+
+  for (const table of input.tables) {
+    const owned: ActualRoute[] = [];
+    const foreignByDestination = new Map<string, ActualRoute>();
+    let foreignCounted = 0;
+    for (const route of table.routes) {
+      if (isOwned(route)) {
+        owned.push(route);
+      } else {
+        if (route.countsTowardLimit) foreignCounted += 1;
+        foreignByDestination.set(route.destination, route);
+      }
+    }
+    const capacity = table.limit - foreignCounted;
+
+    const kept: ActualRoute[] = [];
+    const deleteCandidates: DeleteCandidate[] = [];
+    const seenDestinations = new Set<string>();
+    let replaceCount = 0;
+    for (const route of owned) {
+      if (seenDestinations.has(route.destination)) {
+        deleteCandidates.push({ route, reason: 'duplicate' });
+        continue;
+      }
+      seenDestinations.add(route.destination);
+      const leased = leaseBySubnet.get(route.destination);
+      if (leased === undefined) {
+        if (protectedSubnets.has(route.destination)) kept.push(route);
+        else deleteCandidates.push({ route, reason: route.blackhole ? 'blackhole' : 'no-lease' });
+        continue;
+      }
+      const resolution = leased.resolution;
+      switch (resolution.status) {
+        case 'not-found':
+          deleteCandidates.push({ route, reason: 'node-not-found' });
+          break;
+        case 'lookup-failed':
+          kept.push(route);
+          verdictOf(route.destination).set(table.id, { kind: 'kept-unverified' });
+          break;
+        case 'found':
+          kept.push(route);
+          if (resolution.forwarding === 'disabled') {
+            verdictOf(route.destination).set(table.id, { kind: 'kept-unverified' });
+          } else if (route.blackhole || route.target !== resolution.target) {
+            replaces.push({
+              kind: 'replace',
+              table: table.id,
+              destination: route.destination,
+              target: resolution.target,
+              previousTarget: route.target,
+              nodeIp: leased.lease.nodeIp,
+            });
+            replaceCount += 1;
+            verdictOf(route.destination).set(table.id, { kind: 'replace' });
+          } else {
+            verdictOf(route.destination).set(table.id, { kind: 'ok' });
+          }
+          break;
+      }
+    }
+
+    deleteCandidates.sort(
+      (a, b) =>
+        DELETE_PRIORITY[a.reason] - DELETE_PRIORITY[b.reason] ||
+        compareCidrs(parseCidr(a.route.destination), parseCidr(b.route.destination)),
+    );
+    const allowedDeletes = holdAllDeletes ? 0 : deleteCap(input.policy.maxDeletesPerPass, owned.length);
+    const planned = deleteCandidates.slice(0, allowedDeletes);
+    const deferred = deleteCandidates.length - planned.length;
+    for (const { route, reason } of planned) {
+      deletes.push({
+        kind: 'delete',
+        table: table.id,
+        destination: route.destination,
+        previousTarget: route.target,
+        reason,
+      });
+    }
+
+    const occupied = kept.filter((route) => route.countsTowardLimit).length + deferred;
+    let free = Math.max(0, capacity - occupied);
+    let createCount = 0;
+    for (const parsed of leases) {
+      const subnet = parsed.lease.subnet;
+      if (seenDestinations.has(subnet)) continue;
+      const resolution = parsed.resolution;
+      if (resolution.status !== 'found' || resolution.forwarding === 'disabled') continue;
+      const foreign = foreignByDestination.get(subnet);
+      if (foreign !== undefined) {
+        verdictOf(subnet).set(table.id, { kind: 'conflict', via: foreign.via });
+        continue;
+      }
+      if (free <= 0) {
+        verdictOf(subnet).set(table.id, { kind: 'route-limit' });
+        continue;
+      }
+      free -= 1;
+      createCount += 1;
+      creates.push({ kind: 'create', table: table.id, destination: subnet, target: resolution.target, nodeIp: parsed.lease.nodeIp });
+      verdictOf(subnet).set(table.id, { kind: 'create' });
+    }
+
+    tableOutcomes.push({
+      id: table.id,
+      limit: table.limit,
+      foreignCounted,
+      capacity,
+      ownedAfter: kept.length + deferred + createCount,
+      creates: createCount,
+      replaces: replaceCount,
+      deletes: planned.length,
+      deferredDeletes: deferred,
+    });
+    if (deferred > 0) {
+      warnings.push(`table ${table.id}: ${deferred} delete(s) deferred by --max-deletes-per-pass (${planned.length} this pass)`);
+    }
+  }
+
+  const leaseOutcomes: LeaseOutcome[] = [];
+  const fixedTargets = new Set<string>();
+  for (const parsed of leases) {
+    const outcome = leaseOutcome(parsed, verdicts.get(parsed.lease.subnet) ?? new Map());
+    leaseOutcomes.push(outcome);
+    const resolution = parsed.resolution;
+    const holdsOrGetsRoute = outcome.state === 'routed' || outcome.state === 'pending' || outcome.state === 'conflict';
+    if (
+      resolution.status === 'found' &&
+      resolution.forwarding === 'fixable' &&
+      holdsOrGetsRoute &&
+      !fixedTargets.has(resolution.target)
+    ) {
+      fixedTargets.add(resolution.target);
+      forwardingFixes.push({ kind: 'enable-forwarding', target: resolution.target, nodeIp: parsed.lease.nodeIp });
+    }
+  }
+
+  return {
+    changes: [...forwardingFixes, ...replaces, ...deletes, ...creates],
+    leases: leaseOutcomes,
+    tables: tableOutcomes,
+    warnings,
+  };
+}
+
+function leaseOutcome(parsed: ParsedLease, byTable: ReadonlyMap<string, TableVerdict>): LeaseOutcome {
+  const { lease, resolution } = parsed;
+  const base = { subnet: lease.subnet, nodeIp: lease.nodeIp, createRevision: lease.createRevision };
+  switch (resolution.status) {
+    case 'not-found':
+      return { ...base, state: 'unrouted', reason: 'node-not-found', detail: `no network interface holds ${lease.nodeIp}` };
+    case 'lookup-failed':
+      return { ...base, state: 'error', reason: 'lookup-failed', detail: resolution.error };
+    case 'found':
+      break;
+  }
+  const withTarget = { ...base, target: resolution.target };
+  if (resolution.forwarding === 'disabled') {
+    return { ...withTarget, state: 'unrouted', reason: 'forwarding-disabled', detail: `${resolution.target} cannot forward packets` };
+  }
+  const verdicts = [...byTable.entries()];
+  const conflicts = verdicts.filter(([, verdict]) => verdict.kind === 'conflict');
+  if (conflicts.length > 0) {
+    const detail = conflicts
+      .map(([table, verdict]) => `${table}: ${lease.subnet} is held by a foreign route via ${verdict.kind === 'conflict' ? verdict.via : '?'}`)
+      .join('; ');
+    return { ...withTarget, state: 'conflict', reason: 'conflict', detail };
+  }
+  const full = verdicts.filter(([, verdict]) => verdict.kind === 'route-limit').map(([table]) => table);
+  if (full.length > 0) {
+    return { ...withTarget, state: 'unrouted', reason: 'route-limit', detail: `route limit reached in ${full.join(', ')}` };
+  }
+  if (verdicts.some(([, verdict]) => verdict.kind === 'create' || verdict.kind === 'replace')) {
+    return { ...withTarget, state: 'pending' };
+  }
+  return { ...withTarget, state: 'routed' };
+}

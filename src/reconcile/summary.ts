@@ -1,0 +1,38 @@
+/** The human summary that `--once` prints on stdout. */
+import { describeChange, type PassReport } from './reconciler.js';
+
+export function formatSummary(report: PassReport, provider: string): string {
+  const lines: string[] = [];
+  const count = (state: string): number => report.leases.filter((l) => l.state === state).length;
+  lines.push(`routesync ${provider}: pass ${report.outcome}${report.reason !== undefined ? ` (${report.reason})` : ''} in ${report.durationMs} ms`);
+  for (const table of report.tables) {
+    lines.push(
+      `  table ${table.id}: ${table.ownedAfter}/${table.capacity} routesync routes ` +
+        `(limit ${table.limit}, ${table.foreignCounted} counted routes not owned); ` +
+        `${table.creates} created, ${table.replaces} replaced, ${table.deletes} deleted` +
+        (table.deferredDeletes > 0 ? `, ${table.deferredDeletes} deletes deferred` : ''),
+    );
+  }
+  const verb = report.outcome === 'dry-run' ? 'to be routed' : 'routed';
+  const routed = report.outcome === 'dry-run' ? count('routed') + count('pending') : count('routed');
+  lines.push(`  leases: ${report.leases.length} valid, ${routed} ${verb}, ${count('unrouted')} unrouted, ${count('conflict')} in conflict, ${count('error')} with errors, ${report.invalid.length} invalid`);
+  for (const lease of report.leases) {
+    if (lease.state === 'routed' || lease.state === 'pending') continue;
+    lines.push(`    ${lease.state.padEnd(8)} ${lease.subnet} → ${lease.nodeIp}: ${lease.reason ?? ''}${lease.detail !== undefined ? ` (${lease.detail})` : ''}`);
+  }
+  for (const invalid of report.invalid) lines.push(`    invalid  ${invalid.key}: ${invalid.reason}`);
+  if (report.outcome === 'dry-run') {
+    lines.push(`  plan: ${report.plan?.changes.length ?? 0} change(s), none applied (--dry-run)`);
+    for (const change of report.plan?.changes ?? []) lines.push(`    would ${describeChange(change)}`);
+  }
+  const failed = report.results.filter((r) => !r.ok);
+  if (failed.length > 0 || report.error !== undefined) {
+    lines.push(`  errors: ${failed.length + (report.error !== undefined ? 1 : 0)}`);
+    if (report.error !== undefined) lines.push(`    ${report.error.code}: ${report.error.message}`);
+    for (const result of failed) {
+      if (!result.ok) lines.push(`    ${describeChange(result.change)}: ${result.error.code}: ${result.error.message} (after ${result.attempts} attempt(s))`);
+    }
+  }
+  for (const warning of report.warnings) lines.push(`  warning: ${warning}`);
+  return `${lines.join('\n')}\n`;
+}

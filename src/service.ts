@@ -1,0 +1,238 @@
+/**
+ * Wires the parts together: etcd lease source, provider, reconciler, leader election, HTTP.
+ * Returns an exit code instead of exiting: only src/cli.ts calls process.exit.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Etcd3 } from 'etcd3';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { ConfigError } from './errors.js';
+import { createEtcdClient, EtcdLeaseSource } from './leases/etcd-source.js';
+import { createProvider } from '../providers/registry.js';
+import type { RouteProvider } from '../providers/provider.js';
+import { Reconciler, exitCodeFor, type PassReport } from './reconcile/reconciler.js';
+import { ReconcileTrigger } from './reconcile/trigger.js';
+import { formatSummary } from './reconcile/summary.js';
+import { acquireLeadership, currentLeader, runForLeadership, type ElectionSettings } from './election.js';
+import { Telemetry } from './telemetry.js';
+import { startHttpServer, type HttpHandle } from './http.js';
+
+export const EXIT = { ok: 0, runtime: 1, usage: 2, unrouted: 3, otherLeader: 4 } as const;
+
+/** Lease events wait this long for more events, so a burst becomes one pass. */
+const LEASE_EVENT_DEBOUNCE_MS = 50;
+/** --once waits this long for etcd before giving up with exit 1. */
+const ONCE_ETCD_DEADLINE_MS = 20_000;
+
+export interface ServiceIo {
+  readonly logger: Logger;
+  /** Where --once writes its summary (stdout). */
+  readonly writeSummary: (text: string) => void;
+}
+
+export function replicaIdentity(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function runService(config: Config, io: ServiceIo, signal: AbortSignal): Promise<number> {
+  const identity = replicaIdentity();
+  const logger = io.logger.child({ replica: identity });
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.reverse()) await close().catch((err: unknown) => logger.warn({ err: String(err) }, 'shutdown step failed'));
+  };
+
+  try {
+    let provider: RouteProvider;
+    try {
+      provider = await createProvider({ config, logger, userAgentSuffix: `routesync/${identity}` });
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        logger.fatal(err.message);
+        return EXIT.usage;
+      }
+      throw err;
+    }
+    closers.push(() => provider.close());
+
+    const client = createEtcdClient(config.etcd);
+    closers.push(async () => client.close());
+    const leases = new EtcdLeaseSource({ client, prefix: config.etcd.prefix, logger });
+    closers.push(async () => leases.stop());
+
+    const telemetry = new Telemetry(identity, config.provider, config.clusterName, () => leases.isFresh());
+    const reconciler = new Reconciler(
+      provider,
+      leases,
+      { dryRun: config.dryRun, policy: { allowEmpty: config.allowEmpty, maxDeletesPerPass: config.maxDeletesPerPass } },
+      logger,
+    );
+
+    let http: HttpHandle | undefined;
+    if (config.listen !== null) {
+      http = await startHttpServer(config.listen, telemetry, () => readiness(telemetry, leases.isFresh(), config));
+      closers.push(() => http?.close() ?? Promise.resolve());
+      logger.info({ listen: `${config.listen.host}:${http.port}` }, 'serving /metrics, /healthz, /readyz, /status');
+    }
+
+    const election: ElectionSettings = { key: config.leaderElectionKey, ttlSeconds: config.leaderLeaseTtlSeconds, identity };
+    if (config.once) return await runOnce(config, io, logger, client, leases, reconciler, telemetry, election, signal);
+    return await runForever(config, logger, client, leases, reconciler, telemetry, election, signal);
+  } finally {
+    await closeAll();
+  }
+}
+
+function readiness(telemetry: Telemetry, fresh: boolean, config: Config): { ready: boolean; reason: string } {
+  if (!fresh) return { ready: false, reason: 'lease view from etcd is not fresh' };
+  if (!telemetry.isLeader() && config.leaderElect) return { ready: true, reason: 'standby: watching leases' };
+  const last = telemetry.lastSuccessAt();
+  if (last === undefined) return { ready: false, reason: 'leader: no successful pass yet' };
+  const age = Date.now() - last.getTime();
+  if (age > 3 * config.resyncIntervalMs) return { ready: false, reason: `leader: last successful pass ${Math.round(age / 1000)}s ago` };
+  return { ready: true, reason: 'leader: reconciling' };
+}
+
+async function runOnce(
+  config: Config,
+  io: ServiceIo,
+  logger: Logger,
+  client: Etcd3,
+  leases: EtcdLeaseSource,
+  reconciler: Reconciler,
+  telemetry: Telemetry,
+  election: ElectionSettings,
+  signal: AbortSignal,
+): Promise<number> {
+  const etcdDeadline = AbortSignal.any([signal, AbortSignal.timeout(ONCE_ETCD_DEADLINE_MS)]);
+  try {
+    await leases.start(etcdDeadline);
+  } catch (err) {
+    logger.error({ err: String(err), endpoints: config.etcd.endpoints }, 'etcd is unreachable: no pass made');
+    return EXIT.runtime;
+  }
+
+  let passSignal = signal;
+  let resign: (() => Promise<void>) | undefined;
+  if (config.leaderElect && !config.dryRun) {
+    try {
+      const leader = await currentLeader(client, election);
+      if (leader !== undefined) {
+        logger.error({ leader }, 'another routesync is the leader: not reconciling (use --dry-run to only compute the plan)');
+        io.writeSummary(`routesync: another replica (${leader}) holds leadership; nothing done\n`);
+        return EXIT.otherLeader;
+      }
+      const held = await acquireLeadership(client, election, AbortSignal.any([signal, AbortSignal.timeout(ONCE_ETCD_DEADLINE_MS)]), logger);
+      passSignal = held.signal;
+      resign = held.resign;
+      telemetry.setLeader(true);
+    } catch (err) {
+      logger.error({ err: String(err) }, 'could not take leadership');
+      return EXIT.runtime;
+    }
+  }
+  try {
+    const report = await reconciler.pass(passSignal);
+    telemetry.record(report);
+    io.writeSummary(formatSummary(report, config.provider));
+    if (report.error?.code === 'ConfigError') return EXIT.usage;
+    return exitCodeFor(report);
+  } finally {
+    await resign?.();
+  }
+}
+
+async function runForever(
+  config: Config,
+  logger: Logger,
+  client: Etcd3,
+  leases: EtcdLeaseSource,
+  reconciler: Reconciler,
+  telemetry: Telemetry,
+  election: ElectionSettings,
+  signal: AbortSignal,
+): Promise<number> {
+  // Standbys watch too, so a new leader acts on a warm cache at once.
+  await leases.start(signal).catch((err: unknown) => {
+    if (!signal.aborted) throw err;
+  });
+  if (signal.aborted) return EXIT.ok;
+
+  const stopWith = new AbortController();
+  let exitCode: number = EXIT.ok;
+  const service = AbortSignal.any([signal, stopWith.signal]);
+
+  const lead = async (leadership: AbortSignal): Promise<void> => {
+    telemetry.setLeader(true);
+    let retryDelayMs = 1000;
+    const trigger = new ReconcileTrigger(
+      {
+        debounceMs: LEASE_EVENT_DEBOUNCE_MS,
+        resyncIntervalMs: config.resyncIntervalMs,
+        run: async (reasons, passSignal) => {
+          const report = await reconciler.pass(passSignal);
+          telemetry.record(report);
+          logPass(logger, report, reasons);
+          if (report.error?.code === 'ConfigError') {
+            logger.fatal({ err: report.error.message }, 'configuration error: stopping');
+            exitCode = EXIT.usage;
+            stopWith.abort();
+            return;
+          }
+          if (needsRetry(report) && !passSignal.aborted) {
+            trigger.request('retry', retryDelayMs);
+            retryDelayMs = Math.min(retryDelayMs * 2, config.resyncIntervalMs);
+          } else {
+            retryDelayMs = 1000;
+          }
+        },
+        onError: (err) => logger.error({ err: String(err) }, 'reconcile pass crashed'),
+      },
+      leadership,
+    );
+    const unsubscribe = leases.onChange(() => trigger.request('lease-event'));
+    trigger.start();
+    await new Promise<void>((resolve) => {
+      if (leadership.aborted) resolve();
+      leadership.addEventListener('abort', () => resolve(), { once: true });
+    });
+    unsubscribe();
+    trigger.stop();
+    await trigger.idle();
+    telemetry.setLeader(false);
+  };
+
+  if (config.leaderElect) {
+    await runForLeadership(client, election, service, logger, lead);
+  } else {
+    await lead(service);
+  }
+  return exitCode;
+}
+
+function needsRetry(report: PassReport): boolean {
+  if (report.outcome === 'failed') return true;
+  return report.results.some((r) => !r.ok && (r.error.class === 'throttled' || r.error.class === 'transient'));
+}
+
+function logPass(logger: Logger, report: PassReport, reasons: ReadonlySet<string>): void {
+  const count = (state: string): number => report.leases.filter((l) => l.state === state).length;
+  const fields = {
+    reasons: [...reasons],
+    outcome: report.outcome,
+    durationMs: report.durationMs,
+    changes: report.results.length,
+    failed: report.results.filter((r) => !r.ok).length,
+    routed: count('routed'),
+    unrouted: count('unrouted'),
+    conflict: count('conflict'),
+    errors: count('error'),
+    invalid: report.invalid.length,
+  };
+  if (report.outcome === 'failed' || report.outcome === 'skipped') {
+    logger.warn({ ...fields, reason: report.reason, code: report.error?.code }, 'reconcile pass made no change');
+  } else {
+    logger.info(fields, 'reconcile pass done');
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * What operators see: Prometheus metrics and the /status document, both fed from pass reports
+ * and leadership changes.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PassReport } from './reconcile/reconciler.js';
+
+export interface StatusDocument {
+  readonly identity: string;
+  readonly provider: string;
+  readonly clusterName: string;
+  readonly leader: boolean;
+  readonly leaseViewFresh: boolean;
+  readonly lastPass: {
+    readonly startedAt: string;
+    readonly durationMs: number;
+    readonly outcome: string;
+    readonly reason?: string;
+  } | null;
+  readonly lastSuccessAt: string | null;
+  readonly leases: ReadonlyArray<{ subnet: string; nodeIp: string; state: string; reason?: string; detail?: string; target?: string }>;
+  readonly invalidLeases: ReadonlyArray<{ key: string; reason: string }>;
+  readonly tables: ReadonlyArray<{ id: string; limit: number; capacity: number; owned: number; notOwnedCounted: number }>;
+}
+
+export class Telemetry {
+  readonly registry = new Registry();
+  private leader = false;
+  private lastReport: PassReport | undefined;
+  private lastSuccess: Date | undefined;
+  private readonly leasesByState: Gauge;
+  private readonly unrouted: Gauge;
+  private readonly invalid: Gauge;
+  private readonly tableCapacity: Gauge;
+  private readonly tableOwned: Gauge;
+  private readonly passDuration: Histogram;
+  private readonly passes: Counter;
+  private readonly changes: Counter;
+  private readonly leaderGauge: Gauge;
+
+  constructor(
+    private readonly identity: string,
+    private readonly provider: string,
+    private readonly clusterName: string,
+    private readonly leaseViewFresh: () => boolean,
+  ) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'routesync_process_' });
+    const registers = [this.registry];
+    this.leasesByState = new Gauge({ name: 'routesync_leases', help: 'Valid leases by state after the last pass', labelNames: ['state'], registers });
+    this.unrouted = new Gauge({ name: 'routesync_unrouted_leases', help: 'Leases without a route, by reason', labelNames: ['reason'], registers });
+    this.invalid = new Gauge({ name: 'routesync_invalid_leases', help: 'Keys under subnets/ that could not be used', registers });
+    this.tableCapacity = new Gauge({ name: 'routesync_table_capacity', help: 'Routes routesync may hold per table (limit minus counted foreign routes)', labelNames: ['table'], registers });
+    this.tableOwned = new Gauge({ name: 'routesync_table_owned_routes', help: 'Routes routesync owns per table after the last pass', labelNames: ['table'], registers });
+    this.passDuration = new Histogram({ name: 'routesync_reconcile_duration_seconds', help: 'Duration of reconcile passes', labelNames: ['outcome'], buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300], registers });
+    this.passes = new Counter({ name: 'routesync_reconcile_passes_total', help: 'Reconcile passes by outcome', labelNames: ['outcome'], registers });
+    this.changes = new Counter({ name: 'routesync_route_changes_total', help: 'Route changes by kind and result', labelNames: ['kind', 'result'], registers });
+    this.leaderGauge = new Gauge({ name: 'routesync_leader', help: '1 while this replica is the leader', registers });
+  }
+
+  setLeader(leader: boolean): void {
+    this.leader = leader;
+    this.leaderGauge.set(leader ? 1 : 0);
+  }
+
+  isLeader(): boolean {
+    return this.leader;
+  }
+
+  record(report: PassReport): void {
+    this.lastReport = report;
+    if (report.outcome === 'applied' && report.results.every((r) => r.ok)) this.lastSuccess = new Date();
+    this.passes.inc({ outcome: report.outcome });
+    this.passDuration.observe({ outcome: report.outcome }, report.durationMs / 1000);
+    for (const result of report.results) this.changes.inc({ kind: result.change.kind, result: result.ok ? 'ok' : result.error.class });
+    if (report.outcome === 'skipped' || report.outcome === 'failed') return;
+    this.leasesByState.reset();
+    this.unrouted.reset();
+    for (const state of ['routed', 'pending', 'unrouted', 'conflict', 'error']) this.leasesByState.set({ state }, 0);
+    for (const lease of report.leases) {
+      this.leasesByState.inc({ state: lease.state });
+      if (lease.state === 'unrouted' && lease.reason !== undefined) this.unrouted.inc({ reason: lease.reason });
+    }
+    this.invalid.set(report.invalid.length);
+    this.tableCapacity.reset();
+    this.tableOwned.reset();
+    for (const table of report.tables) {
+      this.tableCapacity.set({ table: table.id }, table.capacity);
+      this.tableOwned.set({ table: table.id }, table.ownedAfter);
+    }
+  }
+
+  /** Time of the last pass that applied everything it planned, if any. */
+  lastSuccessAt(): Date | undefined {
+    return this.lastSuccess;
+  }
+
+  status(): StatusDocument {
+    const report = this.lastReport;
+    return {
+      identity: this.identity,
+      provider: this.provider,
+      clusterName: this.clusterName,
+      leader: this.leader,
+      leaseViewFresh: this.leaseViewFresh(),
+      lastPass:
+        report === undefined
+          ? null
+          : {
+              startedAt: report.startedAt.toISOString(),
+              durationMs: report.durationMs,
+              outcome: report.outcome,
+              ...(report.reason !== undefined ? { reason: report.reason } : {}),
+            },
+      lastSuccessAt: this.lastSuccess?.toISOString() ?? null,
+      leases: (report?.leases ?? []).map((l) => ({
+        subnet: l.subnet,
+        nodeIp: l.nodeIp,
+        state: l.state,
+        ...(l.reason !== undefined ? { reason: l.reason } : {}),
+        ...(l.detail !== undefined ? { detail: l.detail } : {}),
+        ...(l.target !== undefined ? { target: l.target } : {}),
+      })),
+      invalidLeases: (report?.invalid ?? []).map((i) => ({ key: i.key, reason: i.reason })),
+      tables: (report?.tables ?? []).map((t) => ({ id: t.id, limit: t.limit, capacity: t.capacity, owned: t.ownedAfter, notOwnedCounted: t.foreignCounted })),
+    };
+  }
+}
