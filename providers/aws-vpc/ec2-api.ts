@@ -1,0 +1,82 @@
+/**
+ * The narrow EC2 surface the aws-vpc provider uses: exactly the six actions of the IAM policy
+ * (DESCRIBE route tables and network interfaces, create/replace/delete route, modify ENI attribute).
+ * Tests stub this interface; production wraps a real EC2Client with `ec2ApiFromClient`.
+ */
+import {
+  CreateRouteCommand,
+  DeleteRouteCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeRouteTablesCommand,
+  EC2Client,
+  ModifyNetworkInterfaceAttributeCommand,
+  ReplaceRouteCommand,
+  type CreateRouteCommandInput,
+  type CreateRouteResult,
+  type DeleteRouteCommandInput,
+  type DescribeNetworkInterfacesCommandInput,
+  type DescribeNetworkInterfacesResult,
+  type DescribeRouteTablesCommandInput,
+  type DescribeRouteTablesResult,
+  type ModifyNetworkInterfaceAttributeCommandInput,
+  type ReplaceRouteCommandInput,
+} from '@aws-sdk/client-ec2';
+
+export interface Ec2Api {
+  describeRouteTables(input: DescribeRouteTablesCommandInput, signal: AbortSignal): Promise<DescribeRouteTablesResult>;
+  describeNetworkInterfaces(
+    input: DescribeNetworkInterfacesCommandInput,
+    signal: AbortSignal,
+  ): Promise<DescribeNetworkInterfacesResult>;
+  createRoute(input: CreateRouteCommandInput, signal: AbortSignal): Promise<CreateRouteResult>;
+  replaceRoute(input: ReplaceRouteCommandInput, signal: AbortSignal): Promise<unknown>;
+  deleteRoute(input: DeleteRouteCommandInput, signal: AbortSignal): Promise<unknown>;
+  modifyNetworkInterfaceAttribute(input: ModifyNetworkInterfaceAttributeCommandInput, signal: AbortSignal): Promise<unknown>;
+  /** Releases sockets. */
+  destroy(): void;
+}
+
+export interface Ec2ClientSettings {
+  readonly region: string;
+  readonly endpoint?: string;
+  /** Appended to the SDK's user agent (visible in CloudTrail as part of userAgent). */
+  readonly userAgentSuffix?: string;
+  readonly requestTimeoutMs: number;
+  readonly connectionTimeoutMs: number;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+/**
+ * An EC2Client with one attempt per call: routesync owns retries and pacing (DESIGN §6). Credentials
+ * come from the SDK's default chain (environment, shared config, web identity, ECS/EC2 metadata).
+ */
+export function createEc2Client(settings: Ec2ClientSettings): EC2Client {
+  return new EC2Client({
+    region: settings.region,
+    maxAttempts: 1,
+    ...(settings.credentials !== undefined ? { credentials: { ...settings.credentials } } : {}),
+    ...(settings.endpoint !== undefined ? { endpoint: settings.endpoint } : {}),
+    ...(settings.userAgentSuffix !== undefined && settings.userAgentSuffix !== ''
+      ? { customUserAgent: settings.userAgentSuffix }
+      : {}),
+    requestHandler: {
+      requestTimeout: settings.requestTimeoutMs,
+      connectionTimeout: settings.connectionTimeoutMs,
+    },
+  });
+}
+
+/** Wraps a real client; every call carries the AbortSignal down to the HTTP request. */
+export function ec2ApiFromClient(client: Pick<EC2Client, 'send' | 'destroy'>): Ec2Api {
+  return {
+    describeRouteTables: (input, signal) => client.send(new DescribeRouteTablesCommand(input), { abortSignal: signal }),
+    describeNetworkInterfaces: (input, signal) =>
+      client.send(new DescribeNetworkInterfacesCommand(input), { abortSignal: signal }),
+    createRoute: (input, signal) => client.send(new CreateRouteCommand(input), { abortSignal: signal }),
+    replaceRoute: (input, signal) => client.send(new ReplaceRouteCommand(input), { abortSignal: signal }),
+    deleteRoute: (input, signal) => client.send(new DeleteRouteCommand(input), { abortSignal: signal }),
+    modifyNetworkInterfaceAttribute: (input, signal) =>
+      client.send(new ModifyNetworkInterfaceAttributeCommand(input), { abortSignal: signal }),
+    destroy: () => client.destroy(),
+  };
+}

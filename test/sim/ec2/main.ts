@@ -1,0 +1,58 @@
+/**
+ * Runs the EC2 simulator on its own:
+ *   node --import tsx test/sim/ec2/main.ts --port 4566 [--seed-demo] [--cluster-name NAME]
+ *     [--time-scale N] [--no-throttling] [--route-limit N] [--seed N] [--host 127.0.0.1]
+ * Prints its URL on stdout (first line), then, with --seed-demo, the demo world as JSON.
+ * Shape the world from elsewhere with the control API: POST /_sim/<method> (JSON arguments).
+ */
+import { parseArgs } from 'node:util';
+import { seedDemo } from './demo.js';
+import { startEc2Simulator } from './server.js';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '0' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'seed-demo': { type: 'boolean', default: false },
+    'cluster-name': { type: 'string', default: 'routesync' },
+    'time-scale': { type: 'string', default: '1' },
+    'no-throttling': { type: 'boolean', default: false },
+    'route-limit': { type: 'string', default: '50' },
+    seed: { type: 'string', default: '1' },
+  },
+  strict: true,
+});
+
+function numberFlag(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) {
+    process.stderr.write(`--${name}: not a number: ${text}\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+if (!/^127\.\d+\.\d+\.\d+$/.test(values.host)) {
+  process.stderr.write(`--host must be a loopback address (127.0.0.0/8), got ${values.host}\n`);
+  process.exit(2);
+}
+
+const simulator = await startEc2Simulator({
+  host: values.host,
+  port: numberFlag('port', values.port),
+  timeScale: numberFlag('time-scale', values['time-scale']),
+  throttling: !values['no-throttling'],
+  routeLimit: numberFlag('route-limit', values['route-limit']),
+  seed: numberFlag('seed', values.seed),
+});
+process.stdout.write(`${simulator.url}\n`);
+if (values['seed-demo']) {
+  process.stdout.write(`${JSON.stringify(seedDemo(simulator.world, values['cluster-name']), null, 2)}\n`);
+}
+process.stderr.write(`EC2 simulator listening on ${simulator.url} (control API: ${simulator.url}/_sim/snapshot)\n`);
+
+const stop = (): void => {
+  void simulator.close().then(() => process.exit(0));
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

@@ -1,0 +1,133 @@
+/**
+ * EC2 request throttling (DESIGN §6): a token bucket per API action, per account and region,
+ * topped up once per second. A request takes one token; an empty bucket answers 503
+ * RequestLimitExceeded and takes nothing.
+ */
+
+/** Milliseconds since some origin; injectable so tests can drive time by hand. */
+export type Clock = () => number;
+
+export interface BucketSpec {
+  /** Maximum tokens (the burst). */
+  readonly capacity: number;
+  /** Tokens added at each whole second. */
+  readonly refillPerSecond: number;
+}
+
+export type ThrottleCategory = 'mutating' | 'modify-network-interface' | 'describe' | 'describe-unfiltered';
+
+/** AWS's published numbers for the categories routesync's six actions fall in. */
+export const DEFAULT_BUCKETS: Readonly<Record<ThrottleCategory, BucketSpec>> = {
+  mutating: { capacity: 50, refillPerSecond: 5 },
+  'modify-network-interface': { capacity: 100, refillPerSecond: 5 },
+  describe: { capacity: 100, refillPerSecond: 20 },
+  'describe-unfiltered': { capacity: 50, refillPerSecond: 10 },
+};
+
+export class TokenBucket {
+  private tokens: number;
+  private lastRefill: number;
+
+  constructor(
+    readonly spec: BucketSpec,
+    private readonly clock: Clock,
+    private readonly timeScale: () => number,
+  ) {
+    this.tokens = spec.capacity;
+    this.lastRefill = clock();
+  }
+
+  /** Tokens available now. */
+  available(): number {
+    this.refill();
+    return this.tokens;
+  }
+
+  /** Takes one token when there is one. */
+  tryTake(): boolean {
+    this.refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private refill(): void {
+    const period = 1000 / this.timeScale();
+    const now = this.clock();
+    const ticks = Math.floor((now - this.lastRefill) / period);
+    if (ticks <= 0) return;
+    this.tokens = Math.min(this.spec.capacity, this.tokens + ticks * this.spec.refillPerSecond);
+    this.lastRefill += ticks * period;
+  }
+}
+
+export interface ThrottleOptions {
+  readonly clock: Clock;
+  readonly timeScale: () => number;
+  /** Per-category overrides of AWS's numbers. */
+  readonly buckets?: Partial<Record<ThrottleCategory, BucketSpec>>;
+}
+
+/** One bucket per action (and per category for describes called unfiltered and unpaginated). */
+export class Throttle {
+  enabled = true;
+  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly specs: Record<ThrottleCategory, BucketSpec>;
+
+  constructor(private readonly options: ThrottleOptions) {
+    this.specs = { ...DEFAULT_BUCKETS, ...options.buckets };
+  }
+
+  /** Takes a token for `action` in `category`; false means throttled. Always true when disabled. */
+  take(action: string, category: ThrottleCategory): boolean {
+    if (!this.enabled) return true;
+    return this.bucket(action, category).tryTake();
+  }
+
+  /** Tokens left for `action` in `category` (the full capacity for a bucket not used yet). */
+  available(action: string, category: ThrottleCategory): number {
+    return this.bucket(action, category).available();
+  }
+
+  /** Refills every bucket (forgets all buckets). */
+  reset(): void {
+    this.buckets.clear();
+  }
+
+  private bucket(action: string, category: ThrottleCategory): TokenBucket {
+    const key = `${action}/${category}`;
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      bucket = new TokenBucket(this.specs[category], this.options.clock, this.options.timeScale);
+      this.buckets.set(key, bucket);
+    }
+    return bucket;
+  }
+}
+
+/** A clock tests move by hand: `new ManualClock()`, pass `clock.now` as the world's clock. */
+export class ManualClock {
+  private current: number;
+
+  constructor(start = 0) {
+    this.current = start;
+  }
+
+  readonly now = (): number => this.current;
+
+  advance(ms: number): void {
+    this.current += ms;
+  }
+}
+
+/** mulberry32: a small seedable PRNG, so fault injection replays with the same seed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
