@@ -4,6 +4,10 @@ import { parseConfig, UsageError, HelpShown } from './config.js';
 import { createLogger } from './log.js';
 import { runService, EXIT } from './service.js';
 
+// The AWS SDK warns on Node 20 that releases after early 2027 need Node 22; package.json pins a
+// release that supports Node 20 (DESIGN §8), so the multi-line warning would only break the JSON log.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
 async function main(): Promise<number> {
   let config;
   try {

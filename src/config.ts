@@ -90,6 +90,7 @@ export function buildCommand(): Command {
         'Every flag can also be set with ROUTESYNC_<FLAG_IN_UPPER_SNAKE>, e.g. ROUTESYNC_CLUSTER_NAME.',
     )
     .helpOption('-h, --help', 'show this help')
+    .configureHelp({ helpWidth: 130 })
     .showHelpAfterError(false)
     .allowExcessArguments(false)
     .addOption(valueOption('--provider <name>', `cloud provider: ${providerNames().join(' or ')} (required)`))
@@ -156,6 +157,13 @@ class Values {
     return (this.program.opts<Raw>()[key] as string[] | undefined) ?? [];
   }
 
+  /** How to name a flag in an error: with its environment variable when that is where the value came from. */
+  label(flag: string): string {
+    const option = this.program.options.find((o) => o.long === flag && !o.negate);
+    if (option === undefined || this.fromEnv(option.attributeName()) === undefined) return flag;
+    return `${envName(flag)} (${flag})`;
+  }
+
   switch(key: string): boolean {
     const value = this.fromEnv(key);
     if (value === undefined) return this.program.opts<Raw>()[key] === true;
@@ -187,20 +195,20 @@ function url(flag: string, value: string): string {
   return value;
 }
 
-function parseListen(value: string): Config['listen'] {
+function parseListen(value: string, flag = '--listen'): Config['listen'] {
   if (value.trim() === '') return null;
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5})$/.exec(value);
   const port = Number(match?.[2]);
-  if (match === null || port > 65535) throw bad('--listen', value, 'expected host:port, e.g. 0.0.0.0:9090, or empty to disable');
+  if (match === null || port > 65535) throw bad(flag, value, 'expected host:port, e.g. 0.0.0.0:9090, or empty to disable');
   const host = (match[1] ?? '').replace(/^\[|\]$/g, '');
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
 
-function parseDeleteCap(value: string): DeleteCap {
+function parseDeleteCap(value: string, flag = '--max-deletes-per-pass'): DeleteCap {
   const percent = /^(\d+(?:\.\d+)?)%$/.exec(value);
   if (percent !== null && Number(percent[1]) > 0 && Number(percent[1]) <= 100) return { kind: 'percent', value: Number(percent[1]) };
   if (/^\d+$/.test(value)) return { kind: 'count', value: Number(value) };
-  throw bad('--max-deletes-per-pass', value, 'expected a count such as 10 or a percentage from 0% to 100% such as 20%');
+  throw bad(flag, value, 'expected a count such as 10 or a percentage from 0% to 100% such as 20%');
 }
 
 /**
@@ -225,18 +233,18 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const provider = values.text('provider');
   if (provider === undefined || provider === '') throw new UsageError(`--provider is required (${providerNames().join(' or ')})`);
   const defaults = providerDefaults()[provider];
-  if (defaults === undefined) throw bad('--provider', provider, `expected ${providerNames().join(' or ')}`);
+  if (defaults === undefined) throw bad(values.label('--provider'), provider, `expected ${providerNames().join(' or ')}`);
 
   const clusterName = values.text('clusterName') ?? 'routesync';
-  if (!CLUSTER_NAME.test(clusterName)) throw bad('--cluster-name', clusterName, 'expected [a-z][-a-z0-9]{0,30}');
+  if (!CLUSTER_NAME.test(clusterName)) throw bad(values.label('--cluster-name'), clusterName, 'expected [a-z][-a-z0-9]{0,30}');
 
   const endpointsText = values.text('etcdEndpoints') ?? '';
   const endpoints = endpointsText.split(',').map((e) => e.trim()).filter((e) => e !== '');
-  if (endpoints.length === 0) throw bad('--etcd-endpoints', endpointsText, 'expected at least one URL');
-  for (const endpoint of endpoints) url('--etcd-endpoints', endpoint);
+  if (endpoints.length === 0) throw bad(values.label('--etcd-endpoints'), endpointsText, 'expected at least one URL');
+  for (const endpoint of endpoints) url(values.label('--etcd-endpoints'), endpoint);
 
   const prefix = (values.text('etcdPrefix') ?? '').replace(/\/+$/, '');
-  if (!prefix.startsWith('/')) throw bad('--etcd-prefix', values.text('etcdPrefix') ?? '', 'expected an absolute key path such as /coreos.com/network');
+  if (!prefix.startsWith('/')) throw bad(values.label('--etcd-prefix'), values.text('etcdPrefix') ?? '', 'expected an absolute key path such as /coreos.com/network');
 
   const tlsFiles = { caFile: values.text('etcdCafile'), certFile: values.text('etcdCertfile'), keyFile: values.text('etcdKeyfile') };
   if ((tlsFiles.certFile === undefined) !== (tlsFiles.keyFile === undefined)) {
@@ -244,27 +252,27 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   }
 
   const routeLimitText = values.text('routeLimit');
-  const routeLimit = routeLimitText === undefined ? defaults.routeLimit : positiveInt('--route-limit', routeLimitText);
+  const routeLimit = routeLimitText === undefined ? defaults.routeLimit : positiveInt(values.label('--route-limit'), routeLimitText);
 
   const resyncText = values.text('resyncInterval') ?? '60s';
   const resyncIntervalMs = parseDuration(resyncText);
-  if (resyncIntervalMs === undefined || resyncIntervalMs < 1000) throw bad('--resync-interval', resyncText, 'expected a duration of at least 1s, e.g. 60s or 5m');
+  if (resyncIntervalMs === undefined || resyncIntervalMs < 1000) throw bad(values.label('--resync-interval'), resyncText, 'expected a duration of at least 1s, e.g. 60s or 5m');
 
   const ttlText = values.text('leaderLeaseTtl') ?? '10s';
   const ttlMs = parseDuration(ttlText);
-  if (ttlMs === undefined || ttlMs < 2000 || ttlMs % 1000 !== 0) throw bad('--leader-lease-ttl', ttlText, 'expected whole seconds, at least 2s, e.g. 10s');
+  if (ttlMs === undefined || ttlMs < 2000 || ttlMs % 1000 !== 0) throw bad(values.label('--leader-lease-ttl'), ttlText, 'expected whole seconds, at least 2s, e.g. 10s');
 
   const logLevel = values.text('logLevel') ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw bad('--log-level', logLevel, `expected one of ${LOG_LEVELS.join(', ')}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw bad(values.label('--log-level'), logLevel, `expected one of ${LOG_LEVELS.join(', ')}`);
 
   const routeTableIds = values.list('routeTableId');
-  for (const id of routeTableIds) if (!/^rtb-[0-9a-f]{8,17}$/.test(id)) throw bad('--route-table-id', id, 'expected a route table id such as rtb-0123456789abcdef0');
+  for (const id of routeTableIds) if (!/^rtb-[0-9a-f]{8,17}$/.test(id)) throw bad(values.label('--route-table-id'), id, 'expected a route table id such as rtb-0123456789abcdef0');
   const vpcId = values.text('vpcId');
-  if (vpcId !== undefined && !/^vpc-[0-9a-f]{8,17}$/.test(vpcId)) throw bad('--vpc-id', vpcId, 'expected a VPC id such as vpc-0123456789abcdef0');
+  if (vpcId !== undefined && !/^vpc-[0-9a-f]{8,17}$/.test(vpcId)) throw bad(values.label('--vpc-id'), vpcId, 'expected a VPC id such as vpc-0123456789abcdef0');
   const region = values.text('awsRegion') ?? env['AWS_REGION'];
-  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw bad('--aws-region', region, 'expected a region such as us-east-1');
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw bad(values.label('--aws-region'), region, 'expected a region such as us-east-1');
   const awsEndpoint = values.text('awsEndpoint') ?? env['AWS_ENDPOINT_URL_EC2'] ?? env['AWS_ENDPOINT_URL'];
-  if (awsEndpoint !== undefined) url('--aws-endpoint', awsEndpoint);
+  if (awsEndpoint !== undefined) url(values.label('--aws-endpoint'), awsEndpoint);
   if (provider === 'aws-vpc') {
     if (routeTableIds.length === 0 && vpcId === undefined) {
       throw new UsageError('--provider aws-vpc needs --route-table-id or --vpc-id (to discover tables tagged routesync/cluster=<cluster-name>)');
@@ -290,10 +298,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     leaderElect: values.switch('leaderElect'),
     leaderElectionKey: values.text('leaderElectionKey') ?? `/routesync/${clusterName}/leader`,
     leaderLeaseTtlSeconds: ttlMs / 1000,
-    listen: parseListen(values.text('listen') ?? ''),
+    listen: parseListen(values.text('listen') ?? '', values.label('--listen')),
     logLevel: logLevel as LogLevel,
     allowEmpty: values.switch('allowEmpty'),
-    maxDeletesPerPass: parseDeleteCap(values.text('maxDeletesPerPass') ?? '20%'),
+    maxDeletesPerPass: parseDeleteCap(values.text('maxDeletesPerPass') ?? '20%', values.label('--max-deletes-per-pass')),
     aws: {
       routeTableIds,
       ...(vpcId !== undefined ? { vpcId } : {}),

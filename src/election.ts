@@ -6,6 +6,7 @@
 import type { Etcd3 } from 'etcd3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from './log.js';
+import { anySignal } from './abort.js';
 
 export interface ElectionSettings {
   readonly key: string;
@@ -63,7 +64,7 @@ export async function acquireLeadership(
     throw err;
   }
   elected = true;
-  return { signal: AbortSignal.any([signal, lost.signal]), resign };
+  return { signal: anySignal([signal, lost.signal]), resign };
 }
 
 /**

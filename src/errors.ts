@@ -2,13 +2,15 @@
  * Every error routesync meets is classified here, once, so retry and reporting policy live in
  * one place:
  * - `throttled`: the cloud asked us to slow down: back off (longer), then retry;
- * - `transient`: network trouble, 5xx, stale view: back off, retry;
+ * - `transient`: network trouble, 5xx: back off, retry;
+ * - `stale`: the cloud changed under our view (route already exists, or is gone): do not repeat the
+ *   call, re-list in a new pass soon;
  * - `lease`: permanent for one lease (unknown ENI/instance, over the route limit): report it on
  *   that lease, do not retry hot;
  * - `fatal`: configuration or permission problems that no retry will fix;
  * - `aborted`: our own AbortSignal fired (shutdown, lost leadership).
  */
-export type ErrorClass = 'throttled' | 'transient' | 'lease' | 'fatal' | 'aborted';
+export type ErrorClass = 'throttled' | 'transient' | 'stale' | 'lease' | 'fatal' | 'aborted';
 
 export interface ClassifiedError {
   readonly class: ErrorClass;
@@ -31,11 +33,14 @@ const AWS_CODES: Readonly<Record<string, ErrorClass>> = {
   InternalFailure: 'transient',
   ServiceUnavailable: 'transient',
   Unavailable: 'transient',
-  // Our view was stale (someone else changed the table): re-list on the next attempt.
-  RouteAlreadyExists: 'transient',
-  InvalidParameterValue: 'transient',
+  // Our view was stale (someone else changed the table): retrying the same call cannot help; a re-list can.
+  RouteAlreadyExists: 'stale',
+  InvalidParameterValue: 'stale',
   RouteLimitExceeded: 'lease',
   'InvalidNetworkInterfaceID.NotFound': 'lease',
+  'InvalidNetworkInterfaceID.Malformed': 'lease',
+  'InvalidRouteTableID.Malformed': 'fatal',
+  CredentialsProviderError: 'fatal',
   'InvalidInstanceID.NotFound': 'lease',
   InvalidInstanceID: 'lease',
   'InvalidRouteTableID.NotFound': 'fatal',
@@ -52,8 +57,8 @@ const GCE_REASONS: Readonly<Record<string, ErrorClass>> = {
   RATE_LIMIT_EXCEEDED: 'throttled',
   backendError: 'transient',
   internalError: 'transient',
-  alreadyExists: 'transient',
-  RESOURCE_ALREADY_EXISTS: 'transient',
+  alreadyExists: 'stale',
+  RESOURCE_ALREADY_EXISTS: 'stale',
   notFound: 'lease',
   RESOURCE_NOT_FOUND: 'lease',
   quotaExceeded: 'lease',
@@ -154,6 +159,19 @@ export function classifyError(err: unknown): ClassifiedError {
     if (httpStatus >= 400) return { class: 'fatal', code, httpStatus, message };
   }
   return { class: 'fatal', code, httpStatus, message };
+}
+
+const CONFIGURATION_CODES = new Set([
+  'ConfigError',
+  'InvalidRouteTableID.NotFound',
+  'InvalidRouteTableID.Malformed',
+  'InvalidVpcID.NotFound',
+  'CredentialsProviderError',
+]);
+
+/** A fatal error caused by what the operator configured (a table or VPC that does not exist): exit 2. */
+export function isConfigurationError(classified: ClassifiedError): boolean {
+  return classified.class === 'fatal' && CONFIGURATION_CODES.has(classified.code);
 }
 
 /** True for errors worth another attempt after a pause. */

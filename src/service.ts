@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, isConfigurationError } from './errors.js';
+import { anySignal, withDeadline } from './abort.js';
 import { createEtcdClient, EtcdLeaseSource } from './leases/etcd-source.js';
 import { createProvider } from '../providers/registry.js';
 import type { RouteProvider } from '../providers/provider.js';
@@ -23,7 +24,7 @@ export const EXIT = { ok: 0, runtime: 1, usage: 2, unrouted: 3, otherLeader: 4 }
 /** Lease events wait this long for more events, so a burst becomes one pass. */
 const LEASE_EVENT_DEBOUNCE_MS = 50;
 /** --once waits this long for etcd before giving up with exit 1. */
-const ONCE_ETCD_DEADLINE_MS = 20_000;
+const ONCE_ETCD_DEADLINE_MS = 10_000;
 
 export interface ServiceIo {
   readonly logger: Logger;
@@ -56,10 +57,19 @@ export async function runService(config: Config, io: ServiceIo, signal: AbortSig
     }
     closers.push(() => provider.close());
 
-    const client = createEtcdClient(config.etcd);
+    const client = createEtcdClient({
+      endpoints: config.etcd.endpoints,
+      tls: {
+        ...(config.etcd.caFile !== undefined ? { ca: config.etcd.caFile } : {}),
+        ...(config.etcd.certFile !== undefined ? { cert: config.etcd.certFile } : {}),
+        ...(config.etcd.keyFile !== undefined ? { key: config.etcd.keyFile } : {}),
+      },
+    });
     closers.push(async () => client.close());
     const leases = new EtcdLeaseSource({ client, prefix: config.etcd.prefix, logger });
-    closers.push(async () => leases.stop());
+    closers.push(() => leases.stop());
+    // Standbys watch too, so a new leader acts on a warm cache at once.
+    leases.start(signal);
 
     const telemetry = new Telemetry(identity, config.provider, config.clusterName, () => leases.isFresh());
     const reconciler = new Reconciler(
@@ -105,9 +115,8 @@ async function runOnce(
   election: ElectionSettings,
   signal: AbortSignal,
 ): Promise<number> {
-  const etcdDeadline = AbortSignal.any([signal, AbortSignal.timeout(ONCE_ETCD_DEADLINE_MS)]);
   try {
-    await leases.start(etcdDeadline);
+    await withDeadline(signal, ONCE_ETCD_DEADLINE_MS, (deadline) => leases.waitUntilFresh(deadline));
   } catch (err) {
     logger.error({ err: String(err), endpoints: config.etcd.endpoints }, 'etcd is unreachable: no pass made');
     return EXIT.runtime;
@@ -123,7 +132,7 @@ async function runOnce(
         io.writeSummary(`routesync: another replica (${leader}) holds leadership; nothing done\n`);
         return EXIT.otherLeader;
       }
-      const held = await acquireLeadership(client, election, AbortSignal.any([signal, AbortSignal.timeout(ONCE_ETCD_DEADLINE_MS)]), logger);
+      const held = await withDeadline(signal, ONCE_ETCD_DEADLINE_MS, (deadline) => acquireLeadership(client, election, deadline, logger));
       passSignal = held.signal;
       resign = held.resign;
       telemetry.setLeader(true);
@@ -136,7 +145,7 @@ async function runOnce(
     const report = await reconciler.pass(passSignal);
     telemetry.record(report);
     io.writeSummary(formatSummary(report, config.provider));
-    if (report.error?.code === 'ConfigError') return EXIT.usage;
+    if (report.error !== undefined && isConfigurationError(report.error)) return EXIT.usage;
     return exitCodeFor(report);
   } finally {
     await resign?.();
@@ -153,15 +162,14 @@ async function runForever(
   election: ElectionSettings,
   signal: AbortSignal,
 ): Promise<number> {
-  // Standbys watch too, so a new leader acts on a warm cache at once.
-  await leases.start(signal).catch((err: unknown) => {
+  await leases.waitUntilFresh(signal).catch((err: unknown) => {
     if (!signal.aborted) throw err;
   });
   if (signal.aborted) return EXIT.ok;
 
   const stopWith = new AbortController();
   let exitCode: number = EXIT.ok;
-  const service = AbortSignal.any([signal, stopWith.signal]);
+  const service = anySignal([signal, stopWith.signal]);
 
   const lead = async (leadership: AbortSignal): Promise<void> => {
     telemetry.setLeader(true);
@@ -174,7 +182,7 @@ async function runForever(
           const report = await reconciler.pass(passSignal);
           telemetry.record(report);
           logPass(logger, report, reasons);
-          if (report.error?.code === 'ConfigError') {
+          if (report.error !== undefined && isConfigurationError(report.error)) {
             logger.fatal({ err: report.error.message }, 'configuration error: stopping');
             exitCode = EXIT.usage;
             stopWith.abort();
@@ -213,7 +221,7 @@ async function runForever(
 
 function needsRetry(report: PassReport): boolean {
   if (report.outcome === 'failed') return true;
-  return report.results.some((r) => !r.ok && (r.error.class === 'throttled' || r.error.class === 'transient'));
+  return report.results.some((r) => !r.ok && (r.error.class === 'throttled' || r.error.class === 'transient' || r.error.class === 'stale'));
 }
 
 function logPass(logger: Logger, report: PassReport, reasons: ReadonlySet<string>): void {

@@ -1,0 +1,115 @@
+/**
+ * A typical cluster for end-to-end tests: a VPC 172.31.0.0/16 in the EC2 simulator with one
+ * route table tagged for the cluster, N nodes (one instance and ENI each), and flannel's
+ * Network 10.1.0.0/16 whose lease for node i is 10.1.i.0/24.
+ */
+import type { Etcd3 } from 'etcd3';
+import { startEc2Simulator, type Ec2Simulator } from '../sim/ec2/server.js';
+import type { Ec2WorldOptions, Ec2World } from '../sim/ec2/world.js';
+import { putLease, putNetworkConfig } from './etcd.js';
+
+export const NETWORK = '10.1.0.0/16';
+
+export interface Node {
+  readonly index: number;
+  readonly ip: string;
+  readonly subnet: string;
+  readonly instanceId: string;
+  readonly eniId: string;
+}
+
+export interface AwsCluster {
+  readonly sim: Ec2Simulator;
+  readonly world: Ec2World;
+  readonly vpcId: string;
+  readonly subnetId: string;
+  readonly tableId: string;
+  readonly nodes: Node[];
+  /** Adds one more node (instance + ENI); its lease subnet is 10.1.<index>.0/24. */
+  addNode(options?: { sourceDestCheck?: boolean }): Node;
+  /** The routes routesync could own: ENI/instance targets inside the Network, as `subnet → eni`. */
+  flannelRoutes(tableId?: string): Map<string, string>;
+  close(): Promise<void>;
+}
+
+export function nodeIp(index: number): string {
+  return `172.31.${16 + Math.floor(index / 200)}.${10 + (index % 200)}`;
+}
+
+export function leaseSubnet(index: number): string {
+  return `10.1.${index}.0/24`;
+}
+
+export async function startAwsCluster(options: {
+  nodes: number;
+  routeLimit?: number;
+  clusterName?: string;
+  sim?: Ec2WorldOptions;
+}): Promise<AwsCluster> {
+  const sim = await startEc2Simulator({ routeLimit: options.routeLimit ?? 50, ...options.sim });
+  const world = sim.world;
+  const vpc = world.createVpc({ cidr: '172.31.0.0/16' });
+  const subnet = world.createSubnet({ vpcId: vpc.vpcId, cidr: '172.31.16.0/20' });
+  const table = world.createRouteTable({ vpcId: vpc.vpcId, tags: { 'routesync/cluster': options.clusterName ?? 'routesync' } });
+  const nodes: Node[] = [];
+  const addNode = (nodeOptions: { sourceDestCheck?: boolean } = {}): Node => {
+    const index = nodes.length + 1;
+    const ip = nodeIp(index);
+    const instance = world.launchInstance({
+      subnetId: subnet.subnetId,
+      enis: [{ privateIp: ip, ...(nodeOptions.sourceDestCheck !== undefined ? { sourceDestCheck: nodeOptions.sourceDestCheck } : {}) }],
+    });
+    const node = { index, ip, subnet: leaseSubnet(index), instanceId: instance.instanceId, eniId: instance.networkInterfaceIds[0] ?? '' };
+    nodes.push(node);
+    return node;
+  };
+  for (let i = 0; i < options.nodes; i += 1) addNode();
+  return {
+    sim,
+    world,
+    vpcId: vpc.vpcId,
+    subnetId: subnet.subnetId,
+    tableId: table.routeTableId,
+    nodes,
+    addNode,
+    flannelRoutes: (tableId = table.routeTableId) => {
+      const routes = new Map<string, string>();
+      for (const route of world.routes(tableId)) {
+        const target = route.networkInterfaceId ?? route.instanceId;
+        if (route.destinationCidrBlock?.startsWith('10.1.') && target !== undefined) routes.set(route.destinationCidrBlock, target);
+      }
+      return routes;
+    },
+    close: () => sim.close(),
+  };
+}
+
+/** Writes flannel's config (backend alloc) and one lease per node, in the given order (first = oldest). */
+export async function writeFlannel(
+  client: Etcd3,
+  prefix: string,
+  nodes: readonly Node[],
+  options: { ttlSeconds?: number } = {},
+): Promise<void> {
+  await putNetworkConfig(client, prefix, { Network: NETWORK, SubnetLen: 24, Backend: { Type: 'alloc' } });
+  for (const node of nodes) {
+    await putLease(client, prefix, node.subnet, node.ip, options.ttlSeconds !== undefined ? { ttlSeconds: options.ttlSeconds } : {});
+  }
+}
+
+/** The CLI flags that point routesync at this cluster. */
+export function clusterArgs(cluster: AwsCluster, etcdEndpoint: string, prefix: string, extra: readonly string[] = []): string[] {
+  const listen = extra.includes('--listen') ? [] : ['--listen', ''];
+  return [
+    '--provider', 'aws-vpc',
+    '--etcd-endpoints', etcdEndpoint,
+    '--etcd-prefix', prefix,
+    '--vpc-id', cluster.vpcId,
+    '--aws-region', 'us-east-1',
+    '--aws-endpoint', cluster.sim.url,
+    ...listen,
+    '--log-level', 'info',
+    '--leader-election-key', `/routesync-test${prefix}/leader`,
+    ...extra,
+  ];
+}
