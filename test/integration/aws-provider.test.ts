@@ -320,7 +320,7 @@ describe('apply', () => {
 
     await create('10.244.1.0/24');
     expect(classifyError(await rejection(create('10.244.2.0/24')))).toMatchObject({ class: 'lease', code: 'RouteLimitExceeded' });
-    expect(classifyError(await rejection(create('10.244.1.0/24')))).toMatchObject({ class: 'transient', code: 'RouteAlreadyExists' });
+    expect(classifyError(await rejection(create('10.244.1.0/24')))).toMatchObject({ class: 'stale', code: 'RouteAlreadyExists' });
     expect(classifyError(await rejection(create('10.244.3.0/24', 'eni-0ffffffffffffffff')))).toMatchObject({
       class: 'lease',
       code: 'InvalidNetworkInterfaceID.NotFound',
@@ -334,7 +334,7 @@ describe('apply', () => {
           ),
         ),
       ),
-    ).toMatchObject({ class: 'transient', code: 'InvalidParameterValue' });
+    ).toMatchObject({ class: 'stale', code: 'InvalidParameterValue' });
     expect(
       classifyError(
         await rejection(

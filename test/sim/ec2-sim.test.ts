@@ -284,7 +284,7 @@ describe('error codes', () => {
     const exists = await rejection(create({ NetworkInterfaceId: f.eni }));
     expect(exists.name).toBe('RouteAlreadyExists');
     expect(exists.message).toBe('The route identified by 10.244.2.0/24 already exists.');
-    expect(classifyError(exists).class).toBe('transient');
+    expect(classifyError(exists).class).toBe('stale');
 
     const malformed = await rejection(create({ NetworkInterfaceId: 'eni-nothex' }));
     expect(malformed.name).toBe('InvalidNetworkInterfaceID.Malformed');
