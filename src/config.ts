@@ -24,6 +24,13 @@ export interface AwsConfig {
   readonly endpoint?: string;
 }
 
+export interface GceConfig {
+  readonly project?: string;
+  readonly network: string;
+  /** e.g. http://127.0.0.1:8085: an http:// endpoint is used without Google auth. */
+  readonly endpoint?: string;
+}
+
 export interface Config {
   readonly provider: string;
   readonly etcd: EtcdConfig;
@@ -41,6 +48,7 @@ export interface Config {
   readonly allowEmpty: boolean;
   readonly maxDeletesPerPass: DeleteCap;
   readonly aws: AwsConfig;
+  readonly gce: GceConfig;
 }
 
 /** A bad flag or flag value; the message names both. The CLI prints it and exits 2. */
@@ -127,7 +135,10 @@ export function buildCommand(): Command {
     )
     .addOption(valueOption('--vpc-id <id>', 'AWS: VPC whose tables tagged routesync/cluster=<cluster-name> are managed'))
     .addOption(valueOption('--aws-region <region>', 'AWS: region (default: $AWS_REGION)'))
-    .addOption(valueOption('--aws-endpoint <url>', 'AWS: EC2 endpoint override (default: $AWS_ENDPOINT_URL_EC2, $AWS_ENDPOINT_URL)'));
+    .addOption(valueOption('--aws-endpoint <url>', 'AWS: EC2 endpoint override (default: $AWS_ENDPOINT_URL_EC2, $AWS_ENDPOINT_URL)'))
+    .addOption(valueOption('--gce-project <id>', 'GCE: project whose routes are managed (required for gce)'))
+    .addOption(valueOption('--gce-network <name>', 'GCE: VPC network of the routes', 'default'))
+    .addOption(valueOption('--gce-endpoint <url>', 'GCE: Compute API endpoint override, e.g. http://127.0.0.1:8085 (an http:// endpoint uses no Google auth)'));
   return program;
 }
 
@@ -280,6 +291,16 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     if (region === undefined) throw new UsageError('--provider aws-vpc needs --aws-region (or AWS_REGION)');
   }
 
+  const gceProject = values.text('gceProject');
+  if (gceProject !== undefined && !/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/.test(gceProject)) {
+    throw bad(values.label('--gce-project'), gceProject, 'expected a project id such as my-project-123');
+  }
+  const gceNetwork = values.text('gceNetwork') ?? 'default';
+  if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(gceNetwork)) throw bad(values.label('--gce-network'), gceNetwork, 'expected a network name such as default');
+  const gceEndpoint = values.text('gceEndpoint');
+  if (gceEndpoint !== undefined) url(values.label('--gce-endpoint'), gceEndpoint);
+  if (provider === 'gce' && gceProject === undefined) throw new UsageError('--provider gce needs --gce-project');
+
   const once = values.switch('once');
   return {
     provider,
@@ -307,6 +328,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       ...(vpcId !== undefined ? { vpcId } : {}),
       ...(region !== undefined ? { region } : {}),
       ...(awsEndpoint !== undefined ? { endpoint: awsEndpoint } : {}),
+    },
+    gce: {
+      network: gceNetwork,
+      ...(gceProject !== undefined ? { project: gceProject } : {}),
+      ...(gceEndpoint !== undefined ? { endpoint: gceEndpoint } : {}),
     },
   };
 }

@@ -19,6 +19,52 @@ export async function currentLeader(client: Etcd3, settings: ElectionSettings): 
   return client.election(settings.key, settings.ttlSeconds).leader();
 }
 
+/** What the fence needs of etcd3's Lease: its keep-alive events. */
+interface KeepAliveEvents {
+  on(event: 'keepaliveFired' | 'keepaliveSucceeded', listener: () => void): unknown;
+  removeListener(event: 'keepaliveFired' | 'keepaliveSucceeded', listener: () => void): unknown;
+}
+
+/**
+ * Self-fencing. etcd expires the leadership lease TTL seconds after the last keep-alive it
+ * received, and only then can a standby win. etcd3 reports a lost lease after 2 × TTL, far too
+ * late, so the leader tracks when the keep-alives that etcd acknowledged were *sent* and steps down
+ * `marginMs` before the earliest moment etcd may expire the lease.
+ */
+export function startFence(
+  lease: KeepAliveEvents,
+  ttlSeconds: number,
+  grantSentAt: number,
+  onFenced: (silentForMs: number) => void,
+  now: () => number = Date.now,
+): () => void {
+  const marginMs = Math.max(1000, ttlSeconds * 250);
+  let lastAckedSendTime = grantSentAt;
+  const sent: number[] = [];
+  const fired = (): void => {
+    sent.push(now());
+  };
+  const succeeded = (): void => {
+    const sentAt = sent.shift();
+    if (sentAt !== undefined) lastAckedSendTime = Math.max(lastAckedSendTime, sentAt);
+  };
+  lease.on('keepaliveFired', fired);
+  lease.on('keepaliveSucceeded', succeeded);
+  const timer = setInterval(() => {
+    const deadline = lastAckedSendTime + ttlSeconds * 1000 - marginMs;
+    if (now() >= deadline) {
+      stop();
+      onFenced(now() - lastAckedSendTime);
+    }
+  }, 100);
+  const stop = (): void => {
+    clearInterval(timer);
+    lease.removeListener('keepaliveFired', fired);
+    lease.removeListener('keepaliveSucceeded', succeeded);
+  };
+  return stop;
+}
+
 export interface HeldLeadership {
   /** Aborted when the etcd session is lost (or the outer signal aborts). */
   readonly signal: AbortSignal;
@@ -35,10 +81,15 @@ export async function acquireLeadership(
   signal: AbortSignal,
   logger: Logger,
 ): Promise<HeldLeadership> {
+  const grantSentAt = Date.now();
   const campaign = client.election(settings.key, settings.ttlSeconds).campaign(settings.identity);
+  // etcd3 keeps the campaign's lease private; the fence needs its keep-alive events.
+  const lease = (campaign as unknown as { lease: KeepAliveEvents }).lease;
   const lost = new AbortController();
+  let stopFence: () => void = () => undefined;
   let elected = false;
   const resign = async (): Promise<void> => {
+    stopFence();
     await campaign.resign().catch((err: unknown) => logger.warn({ err: String(err) }, 'resigning leadership failed'));
   };
   campaign.on('error', (err: unknown) => {
@@ -64,6 +115,10 @@ export async function acquireLeadership(
     throw err;
   }
   elected = true;
+  stopFence = startFence(lease, settings.ttlSeconds, grantSentAt, (silentForMs) => {
+    logger.error({ silentForMs }, 'leadership lost: etcd has not acknowledged a keep-alive in time; stopping all cloud writes');
+    lost.abort(new Error('fenced: leadership keep-alives not acknowledged'));
+  });
   return { signal: anySignal([signal, lost.signal]), resign };
 }
 

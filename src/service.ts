@@ -17,6 +17,7 @@ import { ReconcileTrigger } from './reconcile/trigger.js';
 import { formatSummary } from './reconcile/summary.js';
 import { acquireLeadership, currentLeader, runForLeadership, type ElectionSettings } from './election.js';
 import { Telemetry } from './telemetry.js';
+import { StatusPublisher } from './status-publisher.js';
 import { startHttpServer, type HttpHandle } from './http.js';
 
 export const EXIT = { ok: 0, runtime: 1, usage: 2, unrouted: 3, otherLeader: 4 } as const;
@@ -45,18 +46,6 @@ export async function runService(config: Config, io: ServiceIo, signal: AbortSig
   };
 
   try {
-    let provider: RouteProvider;
-    try {
-      provider = await createProvider({ config, logger, userAgentSuffix: `routesync/${identity}` });
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        logger.fatal(err.message);
-        return EXIT.usage;
-      }
-      throw err;
-    }
-    closers.push(() => provider.close());
-
     const client = createEtcdClient({
       endpoints: config.etcd.endpoints,
       tls: {
@@ -68,10 +57,23 @@ export async function runService(config: Config, io: ServiceIo, signal: AbortSig
     closers.push(async () => client.close());
     const leases = new EtcdLeaseSource({ client, prefix: config.etcd.prefix, logger });
     closers.push(() => leases.stop());
+    const telemetry = new Telemetry(identity, config.provider, config.clusterName, () => leases.isFresh());
+
+    let provider: RouteProvider;
+    try {
+      provider = telemetry.instrument(await createProvider({ config, logger, userAgentSuffix: `routesync/${identity}` }));
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        logger.fatal(err.message);
+        return EXIT.usage;
+      }
+      throw err;
+    }
+    closers.push(() => provider.close());
+
     // Standbys watch too, so a new leader acts on a warm cache at once.
     leases.start(signal);
-
-    const telemetry = new Telemetry(identity, config.provider, config.clusterName, () => leases.isFresh());
+    const publisher = new StatusPublisher(client, `/routesync/${config.clusterName}/status`, logger);
     const reconciler = new Reconciler(
       provider,
       leases,
@@ -88,7 +90,7 @@ export async function runService(config: Config, io: ServiceIo, signal: AbortSig
 
     const election: ElectionSettings = { key: config.leaderElectionKey, ttlSeconds: config.leaderLeaseTtlSeconds, identity };
     if (config.once) return await runOnce(config, io, logger, client, leases, reconciler, telemetry, election, signal);
-    return await runForever(config, logger, client, leases, reconciler, telemetry, election, signal);
+    return await runForever(config, logger, client, leases, reconciler, telemetry, publisher, election, signal);
   } finally {
     await closeAll();
   }
@@ -159,6 +161,7 @@ async function runForever(
   leases: EtcdLeaseSource,
   reconciler: Reconciler,
   telemetry: Telemetry,
+  publisher: StatusPublisher,
   election: ElectionSettings,
   signal: AbortSignal,
 ): Promise<number> {
@@ -182,6 +185,7 @@ async function runForever(
           const report = await reconciler.pass(passSignal);
           telemetry.record(report);
           logPass(logger, report, reasons);
+          if (!passSignal.aborted) publisher.publish(telemetry.status());
           if (report.error !== undefined && isConfigurationError(report.error)) {
             logger.fatal({ err: report.error.message }, 'configuration error: stopping');
             exitCode = EXIT.usage;
@@ -208,6 +212,7 @@ async function runForever(
     unsubscribe();
     trigger.stop();
     await trigger.idle();
+    await publisher.flush();
     telemetry.setLeader(false);
   };
 

@@ -4,6 +4,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PassReport } from './reconcile/reconciler.js';
+import type { Change, NodeResolution, RouteProvider, RouteTable } from '../providers/provider.js';
+import { classifyError } from './errors.js';
 
 export interface StatusDocument {
   readonly identity: string;
@@ -37,6 +39,9 @@ export class Telemetry {
   private readonly passes: Counter;
   private readonly changes: Counter;
   private readonly leaderGauge: Gauge;
+  private readonly cloudCalls: Counter;
+  private readonly throttled: Counter;
+  private readonly tableRoutes: Gauge;
 
   constructor(
     private readonly identity: string,
@@ -55,6 +60,9 @@ export class Telemetry {
     this.passes = new Counter({ name: 'routesync_reconcile_passes_total', help: 'Reconcile passes by outcome', labelNames: ['outcome'], registers });
     this.changes = new Counter({ name: 'routesync_route_changes_total', help: 'Route changes by kind and result', labelNames: ['kind', 'result'], registers });
     this.leaderGauge = new Gauge({ name: 'routesync_leader', help: '1 while this replica is the leader', registers });
+    this.cloudCalls = new Counter({ name: 'routesync_cloud_calls_total', help: 'Provider calls by operation and outcome (ok or the error class)', labelNames: ['operation', 'outcome'], registers });
+    this.throttled = new Counter({ name: 'routesync_cloud_throttled_total', help: 'Provider calls the cloud throttled', labelNames: ['operation'], registers });
+    this.tableRoutes = new Gauge({ name: 'routesync_table_routes', help: 'Routes per table after the last pass: owned by routesync, or others that count toward the limit', labelNames: ['table', 'owner'], registers });
   }
 
   setLeader(leader: boolean): void {
@@ -83,10 +91,36 @@ export class Telemetry {
     this.invalid.set(report.invalid.length);
     this.tableCapacity.reset();
     this.tableOwned.reset();
+    this.tableRoutes.reset();
     for (const table of report.tables) {
       this.tableCapacity.set({ table: table.id }, table.capacity);
       this.tableOwned.set({ table: table.id }, table.ownedAfter);
+      this.tableRoutes.set({ table: table.id, owner: 'routesync' }, table.ownedAfter);
+      this.tableRoutes.set({ table: table.id, owner: 'others' }, table.foreignCounted);
     }
+  }
+
+  /** Wraps a provider so every call is counted by operation and outcome. */
+  instrument(provider: RouteProvider): RouteProvider {
+    const observe = async <T>(operation: string, call: () => Promise<T>): Promise<T> => {
+      try {
+        const result = await call();
+        this.cloudCalls.inc({ operation, outcome: 'ok' });
+        return result;
+      } catch (err) {
+        const classified = classifyError(err);
+        this.cloudCalls.inc({ operation, outcome: classified.class });
+        if (classified.class === 'throttled') this.throttled.inc({ operation });
+        throw err;
+      }
+    };
+    return {
+      name: provider.name,
+      listTables: (signal): Promise<RouteTable[]> => observe('list-tables', () => provider.listTables(signal)),
+      resolveNodes: (ips, signal): Promise<Map<string, NodeResolution>> => observe('resolve-nodes', () => provider.resolveNodes(ips, signal)),
+      apply: (change: Change, signal): Promise<void> => observe(change.kind, () => provider.apply(change, signal)),
+      close: () => provider.close(),
+    };
   }
 
   /** Time of the last pass that applied everything it planned, if any. */

@@ -24,6 +24,7 @@ export interface AwsCluster {
   readonly vpcId: string;
   readonly subnetId: string;
   readonly tableId: string;
+  readonly clusterName: string;
   readonly nodes: Node[];
   /** Adds one more node (instance + ENI); its lease subnet is 10.1.<index>.0/24. */
   addNode(options?: { sourceDestCheck?: boolean }): Node;
@@ -70,6 +71,7 @@ export async function startAwsCluster(options: {
     vpcId: vpc.vpcId,
     subnetId: subnet.subnetId,
     tableId: table.routeTableId,
+    clusterName: options.clusterName ?? 'routesync',
     nodes,
     addNode,
     flannelRoutes: (tableId = table.routeTableId) => {
@@ -110,6 +112,7 @@ export function clusterArgs(cluster: AwsCluster, etcdEndpoint: string, prefix: s
     ...listen,
     '--log-level', 'info',
     '--leader-election-key', `/routesync-test${prefix}/leader`,
+    '--cluster-name', cluster.clusterName,
     ...extra,
   ];
 }

@@ -92,3 +92,30 @@ export async function runRoutesync(
 export async function stopAllRoutesync(): Promise<void> {
   await Promise.all([...running].map((proc) => proc.stop('SIGKILL', 5_000)));
 }
+
+/** The HTTP port a process started with `--listen 127.0.0.1:0` logged, once it has. */
+export function httpPortOf(proc: RoutesyncProcess): number | undefined {
+  for (const line of proc.logs()) {
+    const listen = line['listen'];
+    if (typeof listen === 'string') return Number(listen.split(':').at(-1));
+  }
+  return undefined;
+}
+
+/** The replica identity a process logs with (also the suffix of its cloud user agent). */
+export function replicaOf(proc: RoutesyncProcess): string | undefined {
+  const replica = proc.logs().find((line) => typeof line['replica'] === 'string')?.['replica'];
+  return typeof replica === 'string' ? replica : undefined;
+}
+
+/** The time (ms) of the first log line with this message, if any. */
+export function loggedAt(proc: RoutesyncProcess, message: string): number | undefined {
+  const line = proc.logs().find((l) => l['msg'] === message);
+  return typeof line?.['time'] === 'number' ? line['time'] : undefined;
+}
+
+export async function getJson<T>(port: number, path: string): Promise<{ status: number; body: T }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`);
+  const text = await response.text();
+  return { status: response.status, body: (response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as T };
+}

@@ -1,0 +1,168 @@
+/**
+ * High availability with replicas as real processes against a real etcd and the EC2 simulator:
+ * crash failover, graceful handover, fencing on a lost etcd session, and the proof from the
+ * simulator's call log (every call carries its replica's identity) that writers never overlap.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startEtcd, putLease, waitFor, type EtcdServer } from '../helpers/etcd.js';
+import { clusterArgs, startAwsCluster, writeFlannel, type AwsCluster } from '../helpers/aws-cluster.js';
+import { getJson, httpPortOf, loggedAt, replicaOf, startRoutesync, stopAllRoutesync, type RoutesyncProcess } from '../helpers/routesync.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+let etcd: EtcdServer;
+let cluster: AwsCluster | undefined;
+let proxy: TcpProxy | undefined;
+let counter = 0;
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+});
+afterAll(async () => {
+  await etcd?.stop();
+});
+afterEach(async () => {
+  await stopAllRoutesync();
+  await proxy?.close();
+  proxy = undefined;
+  await cluster?.close();
+  cluster = undefined;
+});
+
+async function setup(nodes: number, leases: number): Promise<{ cluster: AwsCluster; prefix: string }> {
+  counter += 1;
+  cluster = await startAwsCluster({ nodes, clusterName: `ha${counter}` });
+  const prefix = `/ha${counter}/coreos.com/network`;
+  await writeFlannel(etcd.client, prefix, cluster.nodes.slice(0, leases));
+  return { cluster, prefix };
+}
+
+function replica(c: AwsCluster, prefix: string, endpoint = etcd.endpoint, extra: string[] = []): RoutesyncProcess {
+  return startRoutesync(clusterArgs(c, endpoint, prefix, ['--leader-lease-ttl', '3s', '--resync-interval', '1h', '--listen', '127.0.0.1:0', ...extra]));
+}
+
+async function elected(proc: RoutesyncProcess, timeoutMs = 20_000): Promise<number> {
+  return waitFor(() => loggedAt(proc, 'elected leader'), { timeoutMs, message: `not elected:\n${proc.stderr().slice(-2000)}` });
+}
+
+async function standbyReady(proc: RoutesyncProcess): Promise<void> {
+  await waitFor(
+    async () => {
+      const port = httpPortOf(proc);
+      if (port === undefined) return false;
+      const ready = await getJson<string>(port, '/readyz');
+      return ready.status === 200 && String(ready.body).startsWith('standby');
+    },
+    { timeoutMs: 20_000, message: 'standby never ready' },
+  );
+}
+
+/** The replica of each successful mutating call, in order, collapsed to runs: [A, B] means A wrote, then only B. */
+function writerRuns(c: AwsCluster, replicas: Record<string, RoutesyncProcess>): string[] {
+  const names = Object.entries(replicas).map(([name, proc]) => [name, replicaOf(proc) ?? '?'] as const);
+  const runs: string[] = [];
+  for (const call of c.world.mutatingCalls()) {
+    const writer = names.find(([, id]) => call.userAgent.includes(id))?.[0] ?? `unknown(${call.userAgent})`;
+    if (runs.at(-1) !== writer) runs.push(writer);
+  }
+  return runs;
+}
+
+describe('leader election across replicas', () => {
+  it('a standby takes over when the leader is killed, and writers never overlap', async () => {
+    const { cluster: c, prefix } = await setup(4, 3);
+    const a = replica(c, prefix);
+    await elected(a);
+    await waitFor(() => c.flannelRoutes().size === 3, { timeoutMs: 20_000 });
+    const b = replica(c, prefix);
+    await standbyReady(b);
+    expect(loggedAt(b, 'elected leader')).toBeUndefined();
+
+    await a.stop('SIGKILL');
+    const node = c.nodes[3]!;
+    await putLease(etcd.client, prefix, node.subnet, node.ip);
+    await elected(b);
+    await waitFor(() => c.flannelRoutes().get(node.subnet) === node.eniId, { timeoutMs: 20_000, message: 'new leader did not route the lease' });
+    expect(writerRuns(c, { a, b })).toEqual(['a', 'b']);
+  });
+
+  it('on SIGTERM the leader resigns and exits 0, and the standby takes over', async () => {
+    const { cluster: c, prefix } = await setup(4, 3);
+    const a = replica(c, prefix);
+    await elected(a);
+    await waitFor(() => c.flannelRoutes().size === 3, { timeoutMs: 20_000 });
+    const b = replica(c, prefix);
+    await standbyReady(b);
+
+    const stopped = await a.stop('SIGTERM');
+    expect(stopped.code).toBe(0);
+    const takenAt = await elected(b);
+    // Resigning frees the election at once: the standby does not wait for the lease TTL to expire.
+    expect(loggedAt(a, 'leadership released')).toBeLessThanOrEqual(takenAt);
+    const node = c.nodes[3]!;
+    await putLease(etcd.client, prefix, node.subnet, node.ip);
+    await waitFor(() => c.flannelRoutes().get(node.subnet) === node.eniId, { timeoutMs: 20_000 });
+    expect(writerRuns(c, { a, b })).toEqual(['a', 'b']);
+  });
+
+  it('fences itself when its etcd session is cut, before a standby can be elected', async () => {
+    const { cluster: c, prefix } = await setup(4, 3);
+    proxy = await startTcpProxy(etcd.clientPort);
+    const a = replica(c, prefix, proxy.url);
+    await elected(a);
+    await waitFor(() => c.flannelRoutes().size === 3, { timeoutMs: 20_000 });
+    const b = replica(c, prefix);
+    await standbyReady(b);
+
+    proxy.partition();
+    const takenAt = await elected(b, 30_000);
+    const fencedAt = loggedAt(a, 'leadership lost: etcd has not acknowledged a keep-alive in time; stopping all cloud writes');
+    expect(fencedAt, a.stderr().slice(-2000)).toBeDefined();
+    expect(fencedAt!).toBeLessThan(takenAt);
+
+    const node = c.nodes[3]!;
+    await putLease(etcd.client, prefix, node.subnet, node.ip);
+    await waitFor(() => c.flannelRoutes().get(node.subnet) === node.eniId, { timeoutMs: 20_000 });
+
+    // Back on the network, the old leader campaigns again and stays a standby.
+    proxy.heal();
+    await waitFor(() => a.logs().filter((l) => l['msg'] === 'campaigning for leadership').length >= 2, { timeoutMs: 30_000 });
+    expect(a.logs().filter((l) => l['msg'] === 'elected leader')).toHaveLength(1);
+    expect(writerRuns(c, { a, b })).toEqual(['a', 'b']);
+  });
+});
+
+describe('observability', () => {
+  it('serves /healthz, /readyz, /status and /metrics, and writes the status to etcd', async () => {
+    const { cluster: c, prefix } = await setup(3, 3);
+    const a = replica(c, prefix, etcd.endpoint, ['--route-limit', '3']);
+    await elected(a);
+    const port = await waitFor(() => httpPortOf(a));
+    await waitFor(async () => (await getJson<string>(port, '/readyz')).status === 200, { timeoutMs: 20_000, message: 'leader never ready' });
+
+    expect((await getJson<string>(port, '/healthz')).status).toBe(200);
+    const status = await getJson<{ leader: boolean; identity: string; leases: Array<{ subnet: string; state: string; reason?: string }>; tables: Array<{ id: string; capacity: number }> }>(port, '/status');
+    expect(status.body.leader).toBe(true);
+    expect(status.body.identity).toBe(replicaOf(a));
+    expect(status.body.tables).toEqual([expect.objectContaining({ id: c.tableId, capacity: 2 })]);
+    expect(status.body.leases.map((l) => `${l.subnet} ${l.state} ${l.reason ?? ''}`.trim())).toEqual([
+      '10.1.1.0/24 routed',
+      '10.1.2.0/24 routed',
+      '10.1.3.0/24 unrouted route-limit',
+    ]);
+
+    const metrics = String((await getJson<string>(port, '/metrics')).body);
+    for (const line of [
+      'routesync_leader 1',
+      'routesync_leases{state="routed"} 2',
+      'routesync_unrouted_leases{reason="route-limit"} 1',
+      `routesync_table_capacity{table="${c.tableId}"} 2`,
+      'routesync_cloud_calls_total{operation="create",outcome="ok"} 2',
+      'routesync_reconcile_duration_seconds_count',
+    ]) {
+      expect(metrics).toContain(line);
+    }
+
+    const stored = await waitFor(async () => (await etcd.client.get(`/routesync/${c.clusterName}/status`).string()) ?? undefined);
+    expect(JSON.parse(stored)).toMatchObject({ identity: replicaOf(a), leader: true });
+  });
+});
