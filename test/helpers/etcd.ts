@@ -18,6 +18,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +65,10 @@ export interface StartEtcdOptions {
   readonly readyTimeoutMs?: number;
   /** Extra command-line flags, e.g. `['--auto-compaction-retention=1']`. */
   readonly extraArgs?: readonly string[];
+  /** Serve clients over TLS with these files and require client certificates signed by `ca`. */
+  readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
+  /** The files the helper's own client (and health check) use with `tls`. */
+  readonly clientTls?: { readonly ca: string; readonly cert: string; readonly key: string };
 }
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; there is a small race until etcd binds it). */
@@ -109,7 +115,23 @@ export async function waitFor<T>(
   }
 }
 
-async function healthy(endpoint: string): Promise<boolean> {
+async function healthy(endpoint: string, clientTls?: StartEtcdOptions['clientTls']): Promise<boolean> {
+  if (clientTls !== undefined) {
+    return new Promise((resolve) => {
+      const request = httpsRequest(
+        `${endpoint}/health`,
+        { ca: readFileSync(clientTls.ca), cert: readFileSync(clientTls.cert), key: readFileSync(clientTls.key), timeout: 1_000 },
+        (response) => {
+          let body = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+          response.on('end', () => resolve(body.includes('"health":"true"')));
+        },
+      );
+      request.on('error', () => resolve(false));
+      request.on('timeout', () => request.destroy());
+      request.end();
+    });
+  }
   try {
     const response = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1_000) });
     const body = (await response.json()) as { health?: unknown };
@@ -155,8 +177,13 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
   let child: ChildProcess | undefined;
   let stderr = '';
 
+  const scheme = options.tls !== undefined ? 'https' : 'http';
+  const tlsArgs =
+    options.tls !== undefined
+      ? ['--cert-file', options.tls.cert, '--key-file', options.tls.key, '--client-cert-auth', '--trusted-ca-file', options.tls.ca]
+      : [];
   const args = (): string[] => {
-    const clientUrl = `http://127.0.0.1:${clientPort}`;
+    const clientUrl = `${scheme}://127.0.0.1:${clientPort}`;
     const peerUrl = `http://127.0.0.1:${peerPort}`;
     return [
       '--name', 'default',
@@ -170,6 +197,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
       '--log-level=error',
       '--heartbeat-interval=10',
       '--election-timeout=100',
+      ...tlsArgs,
       ...(options.extraArgs ?? []),
     ];
   };
@@ -183,14 +211,14 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
     });
     const spawnError = new Promise<never>((_, reject) => proc.once('error', reject));
     spawnError.catch(() => undefined);
-    const endpoint = `http://127.0.0.1:${clientPort}`;
+    const endpoint = `${scheme}://127.0.0.1:${clientPort}`;
     try {
       await Promise.race([
         spawnError,
         waitFor(
           async () => {
             if (exited(proc)) throw new Error(`etcd exited (${proc.exitCode ?? proc.signalCode}): ${stderr.slice(-2_000)}`);
-            return healthy(endpoint);
+            return healthy(endpoint, options.clientTls);
           },
           { timeoutMs: readyTimeoutMs, intervalMs: 20, message: `etcd at ${endpoint} to be healthy` },
         ),
@@ -218,8 +246,8 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
     }
   }
 
-  const endpoint = `http://127.0.0.1:${clientPort}`;
-  const client = createEtcdClient({ endpoints: [endpoint] });
+  const endpoint = `${scheme}://127.0.0.1:${clientPort}`;
+  const client = createEtcdClient({ endpoints: [endpoint], ...(options.clientTls !== undefined ? { tls: options.clientTls } : {}) });
   let stopped = false;
 
   const server: EtcdServer = {
