@@ -2,43 +2,31 @@
  * End to end, one pass at a time: `routesync --provider aws-vpc --once` as a process against a
  * real etcd and the EC2 simulator, asserting on the simulator's tables and call log.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd, putLease, putNetworkConfig, type EtcdServer } from '../helpers/etcd.js';
+import { describe, expect, it } from 'vitest';
+import { useEtcdSuite } from '../helpers/suite.js';
+import { putLease, putNetworkConfig } from '../helpers/etcd.js';
 import { clusterArgs, leaseSubnet, NETWORK, startAwsCluster, writeFlannel, type AwsCluster } from '../helpers/aws-cluster.js';
-import { runRoutesync, stopAllRoutesync } from '../helpers/routesync.js';
+import { runRoutesync } from '../helpers/routesync.js';
 
-let etcd: EtcdServer;
-let cluster: AwsCluster | undefined;
+const suite = useEtcdSuite();
 let prefixCounter = 0;
 
-beforeAll(async () => {
-  etcd = await startEtcd();
-});
-afterAll(async () => {
-  await etcd?.stop();
-});
-afterEach(async () => {
-  await stopAllRoutesync();
-  await cluster?.close();
-  cluster = undefined;
-});
-
-/** Each test gets its own flannel prefix (and so its own election key) in the shared etcd. */
+/** Each test gets its own flannel prefix (and so its own election key) in the shared suite.etcd. */
 function freshPrefix(): string {
   prefixCounter += 1;
   return `/once${prefixCounter}/coreos.com/network`;
 }
 
 async function once(c: AwsCluster, prefix: string, extra: string[] = []) {
-  return runRoutesync(clusterArgs(c, etcd.endpoint, prefix, ['--once', ...extra]));
+  return runRoutesync(clusterArgs(c, suite.etcd.endpoint, prefix, ['--once', ...extra]));
 }
 
 describe('routesync --once against the EC2 simulator', () => {
   it('routes exactly the capacity of a 50-route table, oldest leases first, and exits 3', async () => {
-    cluster = await startAwsCluster({ nodes: 60 });
+    const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 60 }));
     const prefix = freshPrefix();
     // Written newest subnet first: the oldest leases are 10.1.60.0 … 10.1.12.0, not the lowest subnets.
-    await writeFlannel(etcd.client, prefix, [...cluster.nodes].reverse());
+    await writeFlannel(suite.etcd.client, prefix, [...cluster.nodes].reverse());
 
     const result = await once(cluster, prefix);
     expect(result.code, result.stderr).toBe(3);
@@ -63,7 +51,7 @@ describe('routesync --once against the EC2 simulator', () => {
   });
 
   it('targets the ENI holding the lease IP, turns SourceDestCheck off, and leaves foreign routes alone', async () => {
-    cluster = await startAwsCluster({ nodes: 2 });
+    const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 2 }));
     const world = cluster.world;
     // A node with two ENIs whose lease names the second one's address.
     const multi = world.launchInstance({
@@ -81,9 +69,9 @@ describe('routesync --once against the EC2 simulator', () => {
     const before = JSON.stringify(world.routes(cluster.tableId).filter((r) => !r.destinationCidrBlock?.startsWith('10.1.') || r.natGatewayId || r.gatewayId));
 
     const prefix = freshPrefix();
-    await writeFlannel(etcd.client, prefix, cluster.nodes);
-    await putLease(etcd.client, prefix, '10.1.3.0/24', '172.31.20.12'); // collides with the igw route
-    await putLease(etcd.client, prefix, '10.1.4.0/24', '172.31.20.11');
+    await writeFlannel(suite.etcd.client, prefix, cluster.nodes);
+    await putLease(suite.etcd.client, prefix, '10.1.3.0/24', '172.31.20.12'); // collides with the igw route
+    await putLease(suite.etcd.client, prefix, '10.1.4.0/24', '172.31.20.11');
 
     const result = await once(cluster, prefix);
     expect(result.code, result.stderr).toBe(3);
@@ -106,9 +94,9 @@ describe('routesync --once against the EC2 simulator', () => {
   });
 
   it('reports malformed leases and keys, skips them, and routes the rest', async () => {
-    cluster = await startAwsCluster({ nodes: 3 });
+    const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 3 }));
     const prefix = freshPrefix();
-    await writeFlannel(etcd.client, prefix, cluster.nodes);
+    await writeFlannel(suite.etcd.client, prefix, cluster.nodes);
     const bad = [
       { rawName: '10.1.300.0-24', why: '10.1.300.0-24' },
       { rawName: 'not-a-lease', why: 'not-a-lease' },
@@ -118,7 +106,7 @@ describe('routesync --once against the EC2 simulator', () => {
       { rawName: '10.1.80.0-25', why: '10.1.80.0-25' },
     ];
     for (const item of bad) {
-      await putLease(etcd.client, prefix, '10.1.250.0/24', '172.31.16.11', {
+      await putLease(suite.etcd.client, prefix, '10.1.250.0/24', '172.31.16.11', {
         rawName: item.rawName,
         ...(item.rawValue !== undefined ? { rawValue: item.rawValue } : {}),
       });
@@ -131,9 +119,9 @@ describe('routesync --once against the EC2 simulator', () => {
   });
 
   it('--dry-run makes no mutating call and prints the plan', async () => {
-    cluster = await startAwsCluster({ nodes: 5 });
+    const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 5 }));
     const prefix = freshPrefix();
-    await writeFlannel(etcd.client, prefix, cluster.nodes);
+    await writeFlannel(suite.etcd.client, prefix, cluster.nodes);
     const result = await once(cluster, prefix, ['--dry-run']);
     expect(result.code, result.stderr).toBe(0);
     expect(cluster.world.mutatingCalls()).toEqual([]);
@@ -143,12 +131,12 @@ describe('routesync --once against the EC2 simulator', () => {
   });
 
   it('an empty subnets prefix deletes nothing', async () => {
-    cluster = await startAwsCluster({ nodes: 3 });
+    const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 3 }));
     const prefix = freshPrefix();
     for (const node of cluster.nodes) {
       cluster.world.createRoute(cluster.tableId, { destinationCidrBlock: node.subnet, networkInterfaceId: node.eniId });
     }
-    await putNetworkConfig(etcd.client, prefix, { Network: NETWORK, Backend: { Type: 'alloc' } });
+    await putNetworkConfig(suite.etcd.client, prefix, { Network: NETWORK, Backend: { Type: 'alloc' } });
     const result = await once(cluster, prefix, ['--max-deletes-per-pass', '100%']);
     expect(result.code, result.stderr).toBe(0);
     expect(cluster.flannelRoutes().size).toBe(3);
@@ -157,12 +145,12 @@ describe('routesync --once against the EC2 simulator', () => {
   });
 
   it('replaces the route of a lease that moved to another node with ReplaceRoute', async () => {
-    cluster = await startAwsCluster({ nodes: 3 });
+    const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 3 }));
     const prefix = freshPrefix();
-    await writeFlannel(etcd.client, prefix, cluster.nodes);
+    await writeFlannel(suite.etcd.client, prefix, cluster.nodes);
     expect((await once(cluster, prefix)).code).toBe(0);
     const [first, , third] = cluster.nodes;
-    await putLease(etcd.client, prefix, first?.subnet ?? '', third?.ip ?? '');
+    await putLease(suite.etcd.client, prefix, first?.subnet ?? '', third?.ip ?? '');
     cluster.world.clearCalls();
 
     const result = await once(cluster, prefix);
@@ -173,9 +161,9 @@ describe('routesync --once against the EC2 simulator', () => {
   });
 
   it("removes a terminated instance's blackhole route and reports its lease", async () => {
-    cluster = await startAwsCluster({ nodes: 3 });
+    const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 3 }));
     const prefix = freshPrefix();
-    await writeFlannel(etcd.client, prefix, cluster.nodes);
+    await writeFlannel(suite.etcd.client, prefix, cluster.nodes);
     expect((await once(cluster, prefix)).code).toBe(0);
     const gone = cluster.nodes[1];
     cluster.world.terminateInstance(gone?.instanceId ?? '');
@@ -189,10 +177,10 @@ describe('routesync --once against the EC2 simulator', () => {
   });
 
   it('exits 4 without touching anything while another replica leads', async () => {
-    cluster = await startAwsCluster({ nodes: 2 });
+    const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 2 }));
     const prefix = freshPrefix();
-    await writeFlannel(etcd.client, prefix, cluster.nodes);
-    const campaign = etcd.client.election(`/routesync-test${prefix}/leader`, 5).campaign('other-replica');
+    await writeFlannel(suite.etcd.client, prefix, cluster.nodes);
+    const campaign = suite.etcd.client.election(`/routesync-test${prefix}/leader`, 5).campaign('other-replica');
     await campaign.wait();
     try {
       const result = await once(cluster, prefix);
@@ -207,11 +195,11 @@ describe('routesync --once against the EC2 simulator', () => {
   });
 
   it('exits 2 naming a route table that does not exist', async () => {
-    cluster = await startAwsCluster({ nodes: 1 });
+    const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 1 }));
     const prefix = freshPrefix();
-    await writeFlannel(etcd.client, prefix, cluster.nodes);
+    await writeFlannel(suite.etcd.client, prefix, cluster.nodes);
     const result = await runRoutesync([
-      ...clusterArgs(cluster, etcd.endpoint, prefix, ['--once', '--no-leader-elect']).filter((a) => a !== cluster?.vpcId && a !== '--vpc-id'),
+      ...clusterArgs(cluster, suite.etcd.endpoint, prefix, ['--once', '--no-leader-elect']).filter((a) => a !== cluster.vpcId && a !== '--vpc-id'),
       '--route-table-id',
       'rtb-0000000000000dead',
     ]);
@@ -220,7 +208,7 @@ describe('routesync --once against the EC2 simulator', () => {
   });
 
   it('exits 1 when etcd is unreachable, and changes nothing', async () => {
-    cluster = await startAwsCluster({ nodes: 1 });
+    const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 1 }));
     cluster.world.createRoute(cluster.tableId, { destinationCidrBlock: leaseSubnet(1), networkInterfaceId: cluster.nodes[0]?.eniId ?? '' });
     const args = clusterArgs(cluster, 'http://127.0.0.1:9', freshPrefix(), ['--once', '--no-leader-elect']);
     const result = await runRoutesync(args);

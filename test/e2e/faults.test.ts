@@ -2,51 +2,36 @@
  * Faults, end to end: etcd stopped and restarted, history compacted under the watch, TLS to
  * etcd, and cloud errors (random 5xx, connection resets, throttling, permanent per-lease errors).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useEtcdSuite } from '../helpers/suite.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEtcd, putLease, deleteLease, waitFor, type EtcdServer } from '../helpers/etcd.js';
 import { clusterArgs, startAwsCluster, writeFlannel, type AwsCluster } from '../helpers/aws-cluster.js';
-import { getJson, httpPortOf, runRoutesync, startRoutesync, stopAllRoutesync } from '../helpers/routesync.js';
+import { getJson, httpPortOf, runRoutesync, startRoutesync } from '../helpers/routesync.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
-let etcd: EtcdServer;
-let cluster: AwsCluster | undefined;
-let proxy: TcpProxy | undefined;
+const suite = useEtcdSuite();
 let counter = 0;
-
-beforeAll(async () => {
-  etcd = await startEtcd();
-});
-afterAll(async () => {
-  await etcd?.stop();
-});
-afterEach(async () => {
-  await stopAllRoutesync();
-  await proxy?.close();
-  proxy = undefined;
-  await cluster?.close();
-  cluster = undefined;
-});
 
 async function setup(nodes: number, leases: number, sim: Parameters<typeof startAwsCluster>[0]['sim'] = {}) {
   counter += 1;
-  cluster = await startAwsCluster({ nodes, clusterName: `faults${counter}`, sim, routeLimit: 100 });
+  const cluster = suite.closeAfterTest(await startAwsCluster({ nodes, clusterName: `faults${counter}`, sim, routeLimit: 100 }));
   const prefix = `/faults${counter}/coreos.com/network`;
-  await writeFlannel(etcd.client, prefix, cluster.nodes.slice(0, leases));
+  await writeFlannel(suite.etcd.client, prefix, cluster.nodes.slice(0, leases));
   return { cluster, prefix };
 }
 
 describe('etcd faults', () => {
   it('keeps every route while etcd is down, and converges after it is back', async () => {
     const { cluster: c, prefix } = await setup(5, 4);
-    const proc = startRoutesync(clusterArgs(c, etcd.endpoint, prefix, ['--resync-interval', '2s', '--listen', '127.0.0.1:0', '--no-leader-elect']));
+    const proc = startRoutesync(clusterArgs(c, suite.etcd.endpoint, prefix, ['--resync-interval', '2s', '--listen', '127.0.0.1:0', '--no-leader-elect']));
     await waitFor(() => c.flannelRoutes().size === 4, { timeoutMs: 20_000 });
     const port = await waitFor(() => httpPortOf(proc));
 
-    await etcd.halt({ signal: 'SIGKILL' });
+    await suite.etcd.halt({ signal: 'SIGKILL' });
     await waitFor(async () => (await getJson<string>(port, '/readyz')).status === 503, { timeoutMs: 30_000, message: 'never noticed etcd is down' });
     // Resyncs keep coming while etcd is away; on a stale lease view they must change nothing,
     // not even restore a route someone deleted.
@@ -58,9 +43,9 @@ describe('etcd faults', () => {
     expect(c.world.mutatingCalls().length).toBe(mutationsBefore);
     expect(c.flannelRoutes().size).toBe(3);
 
-    await etcd.restart();
-    await deleteLease(etcd.client, prefix, c.nodes[1]!.subnet);
-    await putLease(etcd.client, prefix, c.nodes[4]!.subnet, c.nodes[4]!.ip);
+    await suite.etcd.restart();
+    await deleteLease(suite.etcd.client, prefix, c.nodes[1]!.subnet);
+    await putLease(suite.etcd.client, prefix, c.nodes[4]!.subnet, c.nodes[4]!.ip);
     await waitFor(
       () => {
         const routes = c.flannelRoutes();
@@ -72,15 +57,15 @@ describe('etcd faults', () => {
 
   it('re-lists after being cut off from etcd while history was compacted', async () => {
     const { cluster: c, prefix } = await setup(5, 3);
-    proxy = await startTcpProxy(etcd.clientPort);
+    const proxy = suite.closeAfterTest(await startTcpProxy(suite.etcd.clientPort));
     const proc = startRoutesync(clusterArgs(c, proxy.url, prefix, ['--resync-interval', '1h', '--no-leader-elect']));
     await waitFor(() => c.flannelRoutes().size === 3, { timeoutMs: 20_000 });
 
     proxy.partition();
-    await deleteLease(etcd.client, prefix, c.nodes[0]!.subnet);
-    await putLease(etcd.client, prefix, c.nodes[3]!.subnet, c.nodes[3]!.ip);
-    await putLease(etcd.client, prefix, c.nodes[4]!.subnet, c.nodes[4]!.ip);
-    await etcd.compact();
+    await deleteLease(suite.etcd.client, prefix, c.nodes[0]!.subnet);
+    await putLease(suite.etcd.client, prefix, c.nodes[3]!.subnet, c.nodes[3]!.ip);
+    await putLease(suite.etcd.client, prefix, c.nodes[4]!.subnet, c.nodes[4]!.ip);
+    await suite.etcd.compact();
     proxy.heal();
 
     await waitFor(
@@ -111,7 +96,7 @@ describe('etcd faults', () => {
       });
       expect(tlsEtcd.endpoint).toMatch(/^https:/);
       counter += 1;
-      cluster = await startAwsCluster({ nodes: 2, clusterName: `tls${counter}` });
+      const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 2, clusterName: `tls${counter}` }));
       const prefix = '/tls/coreos.com/network';
       await writeFlannel(tlsEtcd.client, prefix, cluster.nodes);
       const base = clusterArgs(cluster, tlsEtcd.endpoint, prefix, ['--once', '--no-leader-elect', '--etcd-cafile', join(dir, 'ca.pem')]);
@@ -136,7 +121,7 @@ describe('cloud faults', () => {
     c.world.resetConnectionNext('CreateRoute', 3);
     c.world.resetConnectionNext('DescribeNetworkInterfaces', 1);
     c.world.failNext('CreateRoute', 'RequestLimitExceeded', 4, 503);
-    const proc = startRoutesync(clusterArgs(c, etcd.endpoint, prefix, ['--resync-interval', '2s', '--no-leader-elect']));
+    const proc = startRoutesync(clusterArgs(c, suite.etcd.endpoint, prefix, ['--resync-interval', '2s', '--no-leader-elect']));
     await waitFor(() => c.flannelRoutes().size === 40, { timeoutMs: 60_000, message: `did not converge:\n${proc.stderr().slice(-3000)}` });
 
     for (const node of c.nodes) expect(c.flannelRoutes().get(node.subnet)).toBe(node.eniId);
@@ -150,7 +135,7 @@ describe('cloud faults', () => {
   it('reports a permanent error on its lease, does not retry it hot, and routes the others', async () => {
     const { cluster: c, prefix } = await setup(4, 4);
     c.world.failNext('CreateRoute', 'InvalidNetworkInterfaceID.NotFound', 1, 400);
-    const proc = startRoutesync(clusterArgs(c, etcd.endpoint, prefix, ['--resync-interval', '1h', '--no-leader-elect', '--listen', '127.0.0.1:0']));
+    const proc = startRoutesync(clusterArgs(c, suite.etcd.endpoint, prefix, ['--resync-interval', '1h', '--no-leader-elect', '--listen', '127.0.0.1:0']));
     await waitFor(() => c.flannelRoutes().size === 3, { timeoutMs: 20_000 });
     const port = await waitFor(() => httpPortOf(proc));
     const status = await waitFor(async () => {

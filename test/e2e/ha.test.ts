@@ -3,40 +3,25 @@
  * crash failover, graceful handover, fencing on a lost etcd session, and the proof from the
  * simulator's call log (every call carries its replica's identity) that writers never overlap.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd, putLease, waitFor, type EtcdServer } from '../helpers/etcd.js';
+import { describe, expect, it } from 'vitest';
+import { useEtcdSuite } from '../helpers/suite.js';
+import { putLease, waitFor } from '../helpers/etcd.js';
 import { clusterArgs, startAwsCluster, writeFlannel, type AwsCluster } from '../helpers/aws-cluster.js';
-import { getJson, httpPortOf, loggedAt, replicaOf, startRoutesync, stopAllRoutesync, type RoutesyncProcess } from '../helpers/routesync.js';
+import { getJson, httpPortOf, loggedAt, replicaOf, startRoutesync, type RoutesyncProcess } from '../helpers/routesync.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
-let etcd: EtcdServer;
-let cluster: AwsCluster | undefined;
-let proxy: TcpProxy | undefined;
+const suite = useEtcdSuite();
 let counter = 0;
-
-beforeAll(async () => {
-  etcd = await startEtcd();
-});
-afterAll(async () => {
-  await etcd?.stop();
-});
-afterEach(async () => {
-  await stopAllRoutesync();
-  await proxy?.close();
-  proxy = undefined;
-  await cluster?.close();
-  cluster = undefined;
-});
 
 async function setup(nodes: number, leases: number): Promise<{ cluster: AwsCluster; prefix: string }> {
   counter += 1;
-  cluster = await startAwsCluster({ nodes, clusterName: `ha${counter}` });
+  const cluster = suite.closeAfterTest(await startAwsCluster({ nodes, clusterName: `ha${counter}` }));
   const prefix = `/ha${counter}/coreos.com/network`;
-  await writeFlannel(etcd.client, prefix, cluster.nodes.slice(0, leases));
+  await writeFlannel(suite.etcd.client, prefix, cluster.nodes.slice(0, leases));
   return { cluster, prefix };
 }
 
-function replica(c: AwsCluster, prefix: string, endpoint = etcd.endpoint, extra: string[] = []): RoutesyncProcess {
+function replica(c: AwsCluster, prefix: string, endpoint = suite.etcd.endpoint, extra: string[] = []): RoutesyncProcess {
   return startRoutesync(clusterArgs(c, endpoint, prefix, ['--leader-lease-ttl', '3s', '--resync-interval', '1h', '--listen', '127.0.0.1:0', ...extra]));
 }
 
@@ -79,7 +64,7 @@ describe('leader election across replicas', () => {
 
     await a.stop('SIGKILL');
     const node = c.nodes[3]!;
-    await putLease(etcd.client, prefix, node.subnet, node.ip);
+    await putLease(suite.etcd.client, prefix, node.subnet, node.ip);
     await elected(b);
     await waitFor(() => c.flannelRoutes().get(node.subnet) === node.eniId, { timeoutMs: 20_000, message: 'new leader did not route the lease' });
     expect(writerRuns(c, { a, b })).toEqual(['a', 'b']);
@@ -99,14 +84,14 @@ describe('leader election across replicas', () => {
     // Resigning frees the election at once: the standby does not wait for the lease TTL to expire.
     expect(loggedAt(a, 'leadership released')).toBeLessThanOrEqual(takenAt);
     const node = c.nodes[3]!;
-    await putLease(etcd.client, prefix, node.subnet, node.ip);
+    await putLease(suite.etcd.client, prefix, node.subnet, node.ip);
     await waitFor(() => c.flannelRoutes().get(node.subnet) === node.eniId, { timeoutMs: 20_000 });
     expect(writerRuns(c, { a, b })).toEqual(['a', 'b']);
   });
 
   it('fences itself when its etcd session is cut, before a standby can be elected', async () => {
     const { cluster: c, prefix } = await setup(4, 3);
-    proxy = await startTcpProxy(etcd.clientPort);
+    const proxy = suite.closeAfterTest(await startTcpProxy(suite.etcd.clientPort));
     const a = replica(c, prefix, proxy.url);
     await elected(a);
     await waitFor(() => c.flannelRoutes().size === 3, { timeoutMs: 20_000 });
@@ -120,7 +105,7 @@ describe('leader election across replicas', () => {
     expect(fencedAt!).toBeLessThan(takenAt);
 
     const node = c.nodes[3]!;
-    await putLease(etcd.client, prefix, node.subnet, node.ip);
+    await putLease(suite.etcd.client, prefix, node.subnet, node.ip);
     await waitFor(() => c.flannelRoutes().get(node.subnet) === node.eniId, { timeoutMs: 20_000 });
 
     // Back on the network, the old leader campaigns again and stays a standby.
@@ -134,7 +119,7 @@ describe('leader election across replicas', () => {
 describe('observability', () => {
   it('serves /healthz, /readyz, /status and /metrics, and writes the status to etcd', async () => {
     const { cluster: c, prefix } = await setup(3, 3);
-    const a = replica(c, prefix, etcd.endpoint, ['--route-limit', '3']);
+    const a = replica(c, prefix, suite.etcd.endpoint, ['--route-limit', '3']);
     await elected(a);
     const port = await waitFor(() => httpPortOf(a));
     await waitFor(async () => (await getJson<string>(port, '/readyz')).status === 200, { timeoutMs: 20_000, message: 'leader never ready' });
@@ -162,7 +147,7 @@ describe('observability', () => {
       expect(metrics).toContain(line);
     }
 
-    const stored = await waitFor(async () => (await etcd.client.get(`/routesync/${c.clusterName}/status`).string()) ?? undefined);
+    const stored = await waitFor(async () => (await suite.etcd.client.get(`/routesync/${c.clusterName}/status`).string()) ?? undefined);
     expect(JSON.parse(stored)).toMatchObject({ identity: replicaOf(a), leader: true });
   });
 });

@@ -25,6 +25,8 @@ export interface AwsCluster {
   readonly subnetId: string;
   readonly tableId: string;
   readonly clusterName: string;
+  /** The simulator's route limit per table, passed to routesync as --route-limit. */
+  readonly routeLimit: number;
   readonly nodes: Node[];
   /** Adds one more node (instance + ENI); its lease subnet is 10.1.<index>.0/24. */
   addNode(options?: { sourceDestCheck?: boolean }): Node;
@@ -72,6 +74,7 @@ export async function startAwsCluster(options: {
     subnetId: subnet.subnetId,
     tableId: table.routeTableId,
     clusterName: options.clusterName ?? 'routesync',
+    routeLimit: options.routeLimit ?? 50,
     nodes,
     addNode,
     flannelRoutes: (tableId = table.routeTableId) => {
@@ -113,6 +116,7 @@ export function clusterArgs(cluster: AwsCluster, etcdEndpoint: string, prefix: s
     '--log-level', 'info',
     '--leader-election-key', `/routesync-test${prefix}/leader`,
     '--cluster-name', cluster.clusterName,
+    '--route-limit', String(cluster.routeLimit),
     ...extra,
   ];
 }
