@@ -174,7 +174,12 @@ export function isConfigurationError(classified: ClassifiedError): boolean {
   return classified.class === 'fatal' && CONFIGURATION_CODES.has(classified.code);
 }
 
-/** True for errors worth another attempt after a pause. */
+/** True for errors after which a new pass (a fresh listing) soon may succeed. */
+export function warrantsAnotherPass(classified: ClassifiedError): boolean {
+  return classified.class === 'throttled' || classified.class === 'transient' || classified.class === 'stale';
+}
+
+/** True for errors worth another attempt of the same call after a pause. */
 export function isRetryable(classified: ClassifiedError): boolean {
   return classified.class === 'throttled' || classified.class === 'transient';
 }

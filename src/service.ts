@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { ConfigError, isConfigurationError } from './errors.js';
+import { ConfigError, isConfigurationError, warrantsAnotherPass } from './errors.js';
 import { anySignal, withDeadline } from './abort.js';
 import { createEtcdClient, EtcdLeaseSource } from './leases/etcd-source.js';
 import { createProvider } from '../providers/registry.js';
@@ -226,7 +226,7 @@ async function runForever(
 
 function needsRetry(report: PassReport): boolean {
   if (report.outcome === 'failed') return true;
-  return report.results.some((r) => !r.ok && (r.error.class === 'throttled' || r.error.class === 'transient' || r.error.class === 'stale'));
+  return report.results.some((r) => !r.ok && warrantsAnotherPass(r.error));
 }
 
 function logPass(logger: Logger, report: PassReport, reasons: ReadonlySet<string>): void {
