@@ -1,0 +1,50 @@
+# routesync with workload identity federation: the Kubernetes service account kube-system/routesync
+# (deploy/kubernetes) may impersonate the service account. For a self-managed cluster, create the
+# pool and its OIDC provider for the cluster's service-account issuer first.
+#
+#   terraform init && terraform apply -var project_id=my-project-123 \
+#     -var workload_identity_pool=projects/123456789012/locations/global/workloadIdentityPools/my-cluster
+
+terraform {
+  required_version = ">= 1.3.0"
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = ">= 5.0, < 8.0"
+    }
+  }
+}
+
+provider "google" {
+  project = var.project_id
+}
+
+variable "project_id" {
+  type        = string
+  description = "The cluster's project."
+}
+
+variable "workload_identity_pool" {
+  type        = string
+  description = "PROJECT_ID.svc.id.goog, or projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL_ID."
+}
+
+module "routesync" {
+  source = "../.."
+
+  project_id                 = var.project_id
+  workload_identity_pool     = var.workload_identity_pool
+  kubernetes_namespace       = "kube-system"
+  kubernetes_service_account = "routesync"
+}
+
+output "service_account_email" {
+  description = "The service account the Kubernetes service account impersonates."
+  value       = module.routesync.service_account_email
+}
+
+output "workload_identity_member" {
+  description = "The principal bound to roles/iam.workloadIdentityUser."
+  value       = module.routesync.workload_identity_member
+}
