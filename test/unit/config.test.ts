@@ -89,6 +89,14 @@ describe('config', () => {
     expect(message).toContain(value);
   });
 
+  it('takes the GCE flags, with the gce route limit default', () => {
+    const config = parse(['--provider', 'gce', '--gce-project', 'my-project-123', '--gce-endpoint', 'http://127.0.0.1:8085']);
+    expect(config).toMatchObject({ routeLimit: 100, gce: { project: 'my-project-123', network: 'default', endpoint: 'http://127.0.0.1:8085' } });
+    expect(usageError(['--provider', 'gce'])).toContain('--gce-project');
+    expect(usageError(['--provider', 'gce', '--gce-project', 'Bad_Project'])).toContain('Bad_Project');
+    expect(usageError(['--provider', 'gce', '--gce-project', 'my-project-123', '--gce-network', 'Net!'])).toContain('--gce-network');
+  });
+
   it('rejects an unknown flag by name', () => {
     expect(usageError([...AWS, '--route-limt', '5'])).toContain('--route-limt');
   });
@@ -106,7 +114,7 @@ describe('config', () => {
   it('prints help listing every flag with its default', () => {
     let help = '';
     expect(() => parseConfig(['--help'], {}, (text) => (help += text))).toThrow(HelpShown);
-    for (const flag of ['--provider', '--etcd-endpoints', '--etcd-prefix', '--etcd-cafile', '--etcd-certfile', '--etcd-keyfile', '--cluster-name', '--route-limit', '--resync-interval', '--dry-run', '--once', '--leader-elect', '--no-leader-elect', '--leader-election-key', '--leader-lease-ttl', '--listen', '--log-level', '--route-table-id', '--vpc-id', '--aws-region', '--aws-endpoint', '--allow-empty', '--max-deletes-per-pass']) {
+    for (const flag of ['--provider', '--etcd-endpoints', '--etcd-prefix', '--etcd-cafile', '--etcd-certfile', '--etcd-keyfile', '--cluster-name', '--route-limit', '--resync-interval', '--dry-run', '--once', '--leader-elect', '--no-leader-elect', '--leader-election-key', '--leader-lease-ttl', '--listen', '--log-level', '--route-table-id', '--vpc-id', '--aws-region', '--aws-endpoint', '--allow-empty', '--max-deletes-per-pass', '--gce-project', '--gce-network', '--gce-endpoint']) {
       expect(help).toContain(flag);
     }
     expect(help).toContain('"http://127.0.0.1:2379"');
