@@ -22,6 +22,7 @@ interface ProviderEntry {
 
 const PROVIDERS: Readonly<Record<string, ProviderEntry>> = {
   'aws-vpc': { routeLimit: 50, create: async (context) => (await import('./aws-vpc/from-config.js')).createFromConfig(context) },
+  gce: { routeLimit: 100, create: async (context) => (await import('./gce/from-config.js')).createFromConfig(context) },
 };
 
 export function providerNames(): string[] {

@@ -1,0 +1,354 @@
+/**
+ * The narrow Compute Engine surface the gce provider uses: exactly the calls of the IAM role
+ * (routes.list / insert / delete, globalOperations.wait, instances.aggregatedList). Tests stub this
+ * interface; production wraps @google-cloud/compute's REST clients with `computeApiFromSettings`.
+ *
+ * What the wrapper adds to the library:
+ * - one attempt per call (gax's own retries are off): routesync owns pacing and retries;
+ * - the caller's AbortSignal (plus a per-request timeout) reaches the HTTP request itself, through
+ *   an AsyncLocalStorage read by a request interceptor on the auth client's transporter;
+ * - the user-agent suffix on every request;
+ * - errors normalised into GceApiError (HTTP status + `errors[].reason`), whatever shape the library
+ *   version throws (v6: GaxiosError with the JSON body in `message`; v7: GoogleError).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createRequire } from 'node:module';
+import type * as Compute from '@google-cloud/compute';
+import type { protos } from '@google-cloud/compute';
+import { GoogleAuth, PassThroughClient, type AuthClient } from 'google-auth-library';
+
+export type GceRoute = protos.google.cloud.compute.v1.IRoute;
+export type GceOperation = protos.google.cloud.compute.v1.IOperation;
+export type GceInstance = protos.google.cloud.compute.v1.IInstance;
+export type GceInstancesScopedList = protos.google.cloud.compute.v1.IInstancesScopedList;
+
+export interface ListRoutesRequest {
+  readonly project: string;
+  readonly maxResults?: number;
+  readonly pageToken?: string;
+  readonly filter?: string;
+}
+
+export interface RoutePage {
+  readonly items: readonly GceRoute[];
+  readonly nextPageToken: string | undefined;
+}
+
+export interface GceApi {
+  /** One page of routes.list. */
+  listRoutes(request: ListRoutesRequest, signal: AbortSignal): Promise<RoutePage>;
+  /** routes.insert: the accepted operation (not waited for). */
+  insertRoute(project: string, route: GceRoute, signal: AbortSignal): Promise<GceOperation>;
+  /** routes.delete: the accepted operation (not waited for). */
+  deleteRoute(project: string, route: string, signal: AbortSignal): Promise<GceOperation>;
+  /** globalOperations.wait: returns when the operation is DONE or after about two minutes. */
+  waitOperation(project: string, operation: string, signal: AbortSignal): Promise<GceOperation>;
+  /** instances.aggregatedList, every page: `[scope, scoped list]` pairs (`zones/<zone>`). */
+  aggregatedInstances(project: string, signal: AbortSignal): AsyncIterable<readonly [string, GceInstancesScopedList]>;
+  /** Releases sockets. */
+  close(): Promise<void>;
+}
+
+/** A Compute API error as routesync classifies it (src/errors.ts reads `status` and `errors[0].reason`). */
+export class GceApiError extends Error {
+  override readonly name = 'GceApiError';
+  readonly status: number | undefined;
+  readonly httpStatusCode: number | undefined;
+  readonly reason: string | undefined;
+  readonly errors: ReadonlyArray<{ readonly reason?: string; readonly message?: string; readonly domain?: string }>;
+  /**
+   * What the library threw. Not `cause`: src/errors.ts falls back to classifying a cause, and the
+   * library's error (a GaxiosError with a numeric code) would mask the reason read here.
+   */
+  readonly original: unknown;
+
+  constructor(
+    message: string,
+    options: { readonly status?: number; readonly reason?: string; readonly domain?: string; readonly original?: unknown },
+  ) {
+    super(message);
+    this.original = options.original;
+    this.status = options.status;
+    this.httpStatusCode = options.status;
+    this.reason = options.reason;
+    this.errors =
+      options.reason !== undefined ? [{ reason: options.reason, message, ...(options.domain !== undefined ? { domain: options.domain } : {}) }] : [];
+  }
+}
+
+/** A DONE operation that carries an error: the change failed after GCE accepted it. */
+export class GceOperationError extends Error {
+  override readonly name = 'GceOperationError';
+  readonly status: number | undefined;
+  readonly httpStatusCode: number | undefined;
+  /** The operation's `error.errors[]`; `code` is e.g. `QUOTA_EXCEEDED` (src/errors.ts reads `errors[0].code`). */
+  readonly errors: ReadonlyArray<{ readonly code: string; readonly message: string }>;
+  readonly operation: string;
+
+  constructor(operation: GceOperation) {
+    const errors = (operation.error?.errors ?? []).map((e) => ({ code: e.code ?? 'UNKNOWN', message: e.message ?? '' }));
+    const first = errors[0];
+    super(
+      `operation ${operation.name ?? '?'} (${operation.operationType ?? '?'} ${shortTarget(operation.targetLink)}) failed: ` +
+        (first !== undefined ? `${first.code}: ${first.message}` : 'unknown error'),
+    );
+    const status = typeof operation.httpErrorStatusCode === 'number' && operation.httpErrorStatusCode > 0 ? operation.httpErrorStatusCode : undefined;
+    this.status = status;
+    this.httpStatusCode = status;
+    this.errors = errors;
+    this.operation = operation.name ?? '';
+  }
+}
+
+function shortTarget(link: string | null | undefined): string {
+  return link?.split('/').slice(-3).join('/') ?? '?';
+}
+
+/**
+ * Turns whatever the library threw into a GceApiError (or returns an abort / network error as is,
+ * for src/errors.ts to classify by its code).
+ */
+export function normaliseError(err: unknown): unknown {
+  if (err instanceof GceApiError || err instanceof GceOperationError) return err;
+  if (typeof err !== 'object' || err === null) return err;
+  const e = err as Record<string, unknown>;
+  const response = e['response'] as { status?: unknown; data?: unknown } | undefined;
+  const status = firstNumber(e['httpStatusCode'], typeof e['status'] === 'number' ? e['status'] : undefined, response?.status);
+  // A network-level failure (no HTTP status): leave it for classifyError (ECONNRESET, AbortError, …).
+  if (status === undefined) return err;
+  const message = typeof e['message'] === 'string' ? e['message'] : String(err);
+  let reason: string | undefined;
+  let domain: string | undefined;
+  let text = message;
+  const fromErrors = (errors: unknown): void => {
+    if (!Array.isArray(errors)) return;
+    const first = errors[0] as Record<string, unknown> | undefined;
+    if (first === undefined) return;
+    if (typeof first['reason'] === 'string') reason = first['reason'];
+    if (typeof first['domain'] === 'string') domain = first['domain'];
+  };
+  // v7 GoogleError: errors[] on the error; v6 GaxiosError: the JSON body as the message.
+  fromErrors(e['errors']);
+  const body = parseJson(message) ?? (typeof response?.data === 'object' ? response.data : undefined);
+  const inner = (body as { error?: { message?: unknown; errors?: unknown } } | undefined)?.error;
+  if (inner !== undefined) {
+    if (typeof inner.message === 'string') text = inner.message;
+    if (reason === undefined) fromErrors(inner.errors);
+  }
+  if (reason === undefined && typeof e['reason'] === 'string') reason = e['reason'];
+  return new GceApiError(text, {
+    status,
+    ...(reason !== undefined ? { reason } : {}),
+    ...(domain !== undefined ? { domain } : {}),
+    original: err,
+  });
+}
+
+function parseJson(text: string): unknown {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(trimmed);
+  } catch {
+    return undefined;
+  }
+}
+
+function firstNumber(...values: unknown[]): number | undefined {
+  for (const value of values) if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
+  return undefined;
+}
+
+// ---------------------------------------------------------------- the real clients
+
+export interface ComputeClientSettings {
+  /** `http://127.0.0.1:8085` (a local endpoint: no Google auth) or `https://compute.googleapis.com` (default). */
+  readonly endpoint?: string;
+  /** Added to every request's User-Agent, e.g. `routesync/host-123-abc`. */
+  readonly userAgentSuffix?: string;
+  /** Per-request timeout, ms. Default 60 s (an operations.wait may hold ~2 minutes; it is retried). */
+  readonly requestTimeoutMs?: number;
+  /** The auth client; default: PassThroughClient for an http:// endpoint, else Application Default Credentials. */
+  readonly authClient?: AuthClient;
+}
+
+/** gax call options (the type of the one non-overloaded method that takes them). */
+type CallOptions = NonNullable<Parameters<Compute.InstancesClient['aggregatedListAsync']>[1]>;
+
+type ClientModules = {
+  RoutesClient: typeof Compute.RoutesClient;
+  GlobalOperationsClient: typeof Compute.GlobalOperationsClient;
+  InstancesClient: typeof Compute.InstancesClient;
+};
+
+let modules: ClientModules | undefined;
+
+/**
+ * The three v1 REST clients. Loading them one by one skips the package index, which also loads
+ * the v1beta and v1small protos (about 1.5 s at every start); the index is the fallback should the
+ * file layout change in a later release.
+ */
+function loadClients(): ClientModules {
+  if (modules !== undefined) return modules;
+  const require = createRequire(import.meta.url);
+  try {
+    modules = {
+      RoutesClient: (require('@google-cloud/compute/build/src/v1/routes_client.js') as ClientModules).RoutesClient,
+      GlobalOperationsClient: (require('@google-cloud/compute/build/src/v1/global_operations_client.js') as ClientModules).GlobalOperationsClient,
+      InstancesClient: (require('@google-cloud/compute/build/src/v1/instances_client.js') as ClientModules).InstancesClient,
+    };
+    if (typeof modules.RoutesClient !== 'function' || typeof modules.GlobalOperationsClient !== 'function' || typeof modules.InstancesClient !== 'function') {
+      throw new Error('unexpected module layout');
+    }
+  } catch {
+    modules = require('@google-cloud/compute') as ClientModules;
+  }
+  return modules;
+}
+
+const COMPUTE_SCOPE = 'https://www.googleapis.com/auth/compute';
+
+interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly protocol: 'http' | 'https';
+}
+
+/** Parses `--gce-endpoint`: scheme, host and port only (the API paths are absolute). */
+export function parseEndpoint(text: string): Endpoint {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`not a URL: ${text}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${text}: only http:// and https:// endpoints are supported`);
+  if (url.pathname !== '/' && url.pathname !== '') throw new Error(`${text}: give scheme, host and port only (the /compute/v1 paths are added by the client)`);
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return { host, port: url.port !== '' ? Number(url.port) : protocol === 'http' ? 80 : 443, protocol };
+}
+
+/** The AbortSignal of the call in progress: read by the transporter interceptor. */
+const callSignal = new AsyncLocalStorage<AbortSignal>();
+
+function propagateSignals(authClient: AuthClient): void {
+  const marked = authClient as AuthClient & { __routesyncSignals?: boolean };
+  if (marked.__routesyncSignals === true) return;
+  marked.__routesyncSignals = true;
+  authClient.transporter.interceptors.request.add({
+    resolved: async (config) => {
+      const signal = callSignal.getStore();
+      if (signal !== undefined) {
+        const existing = config.signal as AbortSignal | undefined;
+        config.signal = existing !== undefined ? AbortSignal.any([existing, signal]) : signal;
+      }
+      return config;
+    },
+  });
+}
+
+/** Builds the auth client: none for plain http (a local endpoint), else Application Default Credentials. */
+export async function createAuthClient(endpoint: string | undefined): Promise<AuthClient> {
+  if (endpoint !== undefined && parseEndpoint(endpoint).protocol === 'http') return new PassThroughClient();
+  const auth = new GoogleAuth({ scopes: [COMPUTE_SCOPE] });
+  return (await auth.getClient()) as AuthClient;
+}
+
+/** Wraps the real REST clients; every call carries its AbortSignal down to the HTTP request. */
+export function computeApiFromSettings(settings: ComputeClientSettings & { readonly authClient: AuthClient }): GceApi {
+  const { RoutesClient, GlobalOperationsClient, InstancesClient } = loadClients();
+  const authClient = settings.authClient;
+  propagateSignals(authClient);
+  const endpoint = settings.endpoint !== undefined ? parseEndpoint(settings.endpoint) : undefined;
+  const options = {
+    fallback: true,
+    authClient,
+    ...(endpoint !== undefined ? { apiEndpoint: endpoint.host, port: endpoint.port, protocol: endpoint.protocol } : {}),
+  };
+  const routes = new RoutesClient(options);
+  const operations = new GlobalOperationsClient(options);
+  const instances = new InstancesClient(options);
+  const timeoutMs = settings.requestTimeoutMs ?? 60_000;
+  const headers: Record<string, string> = {};
+  if (settings.userAgentSuffix !== undefined && settings.userAgentSuffix !== '') headers['User-Agent'] = settings.userAgentSuffix;
+  // One attempt, no auto-paging: routesync pages and retries itself. gax adds its own headers to these.
+  const callOptions = (): CallOptions => ({
+    autoPaginate: false,
+    retry: null,
+    timeout: timeoutMs,
+    otherArgs: { headers: { ...headers } },
+  });
+
+  const run = async <T>(signal: AbortSignal, call: () => Promise<T>): Promise<T> => {
+    signal.throwIfAborted();
+    const combined = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+    try {
+      return await callSignal.run(combined, call);
+    } catch (err) {
+      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : abortError(signal.reason);
+      if (combined.aborted) throw Object.assign(new Error(`Compute API request timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+      throw normaliseError(err);
+    }
+  };
+
+  return {
+    listRoutes: (request, signal) =>
+      run(signal, async () => {
+        const [items, , raw] = await routes.list(
+          {
+            project: request.project,
+            ...(request.maxResults !== undefined ? { maxResults: request.maxResults } : {}),
+            ...(request.pageToken !== undefined ? { pageToken: request.pageToken } : {}),
+            ...(request.filter !== undefined ? { filter: request.filter } : {}),
+          },
+          callOptions(),
+        );
+        const token = (raw as { nextPageToken?: string | null } | undefined)?.nextPageToken;
+        return { items: items ?? [], nextPageToken: typeof token === 'string' && token !== '' ? token : undefined };
+      }),
+    insertRoute: (project, route, signal) =>
+      run(signal, async () => operationOf((await routes.insert({ project, routeResource: route }, callOptions()))[0])),
+    deleteRoute: (project, route, signal) =>
+      run(signal, async () => operationOf((await routes.delete({ project, route }, callOptions()))[0])),
+    waitOperation: (project, operation, signal) =>
+      run(signal, async () => (await operations.wait({ project, operation }, callOptions()))[0]),
+    aggregatedInstances: (project, signal) => ({
+      [Symbol.asyncIterator]: () => {
+        signal.throwIfAborted();
+        const combined = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+        const iterator = callSignal.run(combined, () =>
+          instances.aggregatedListAsync({ project, maxResults: 500 }, callOptions())[Symbol.asyncIterator](),
+        );
+        return {
+          next: async () => {
+            try {
+              const step = await callSignal.run(combined, () => iterator.next());
+              return step.done === true ? { done: true as const, value: undefined } : { done: false as const, value: step.value };
+            } catch (err) {
+              if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : abortError(signal.reason);
+              throw normaliseError(err);
+            }
+          },
+        };
+      },
+    }),
+    close: async () => {
+      await Promise.allSettled([routes.close(), operations.close(), instances.close()]);
+    },
+  };
+}
+
+/** v6 answers insert/delete with an LRO-style wrapper holding the Operation in `latestResponse`. */
+function operationOf(result: unknown): GceOperation {
+  if (typeof result === 'object' && result !== null && 'latestResponse' in result) {
+    return (result as { latestResponse: GceOperation }).latestResponse;
+  }
+  return result as GceOperation;
+}
+
+function abortError(reason: unknown): Error {
+  const error = new Error(typeof reason === 'string' ? reason : 'The operation was aborted');
+  error.name = 'AbortError';
+  return error;
+}

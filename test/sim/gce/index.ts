@@ -1,0 +1,36 @@
+/** The GCE simulator: Compute Engine's REST API for routes, global operations and instances (DESIGN §7). */
+export { startGceSimulator, CONTROL_METHODS, type GceSimulator, type GceSimulatorOptions } from './server.js';
+export {
+  GceWorld,
+  GceApiError,
+  GCE_METHODS,
+  MUTATING_METHODS,
+  SELF_LINK_BASE,
+  ManualClock,
+  defaultStatusFor,
+  regionOf,
+  rfc3339,
+  type Clock,
+  type FaultSettings,
+  type ForeignRouteInput,
+  type GceCall,
+  type GceMethod,
+  type GceWarning,
+  type GceWorldOptions,
+  type InstanceSpec,
+  type InstanceStatus,
+  type InterfaceSpec,
+  type NetworkSpec,
+  type OperationFaultInput,
+  type OperationStatus,
+  type RouteInsertBody,
+  type SimInstance,
+  type SimNetwork,
+  type SimNetworkInterface,
+  type SimOperation,
+  type SimRoute,
+  type SimZone,
+  type SubnetSpec,
+} from './world.js';
+export { compileFilter, errorBody, routeRequest, type GceOutcome, type GceRequest } from './api.js';
+export { seedDemo, type DemoWorld } from './demo.js';
