@@ -130,26 +130,40 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       else takeovers.push(next - since);
     };
 
+    // The model follows etcd only for writes etcd confirmed (right after a restart a write can fail).
+    const written = async (write: Promise<unknown>): Promise<boolean> => {
+      try {
+        await write;
+        return true;
+      } catch {
+        count('etcd-write-failed');
+        return false;
+      }
+    };
+
     const chaosEnd = started + options.durationMs;
     while (Date.now() < chaosEnd) {
       const roll = random();
       const spare = c.nodes.filter((n) => ![...live.values()].includes(n) && !live.has(n.subnet));
       if (roll < 0.3 && spare.length > 0) {
         const node = pick(spare);
-        await putLease(e.client, PREFIX, node.subnet, node.ip).catch(() => undefined);
-        setLive(node.subnet, node);
-        count('lease-added');
+        if (await written(putLease(e.client, PREFIX, node.subnet, node.ip))) {
+          setLive(node.subnet, node);
+          count('lease-added');
+        }
       } else if (roll < 0.5 && live.size > 5) {
         const subnet = pick([...live.keys()]);
-        await deleteLease(e.client, PREFIX, subnet).catch(() => undefined);
-        setLive(subnet, undefined);
-        count('lease-deleted');
+        if (await written(deleteLease(e.client, PREFIX, subnet))) {
+          setLive(subnet, undefined);
+          count('lease-deleted');
+        }
       } else if (roll < 0.6 && live.size > 0 && spare.length > 0) {
         const subnet = pick([...live.keys()]);
         const target = pick(spare);
-        await putLease(e.client, PREFIX, subnet, target.ip).catch(() => undefined);
-        live.set(subnet, target);
-        count('lease-moved');
+        if (await written(putLease(e.client, PREFIX, subnet, target.ip))) {
+          live.set(subnet, target);
+          count('lease-moved');
+        }
       } else if (roll < 0.72) {
         c.world.setFaults({ errorRate: 0.15, latencyMs: 5, latencyJitterMs: 20 });
         count('cloud-faults-on');
