@@ -80,13 +80,49 @@ export type Change =
  */
 export type DeleteReason = 'no-lease' | 'blackhole' | 'node-not-found' | 'duplicate';
 
+/**
+ * One API action's request-rate limit as the cloud enforces it: a token bucket of `capacity` tokens
+ * that gains `refill` tokens every `intervalMs` (AWS CreateRoute: 50, +5 every 1000 ms).
+ */
+export interface RateLimit {
+  readonly capacity: number;
+  readonly refill: number;
+  readonly intervalMs: number;
+}
+
+/** How a paced call ended: `throttled` when the cloud refused it for rate (RequestLimitExceeded, rateLimitExceeded). */
+export type PacedOutcome = 'ok' | 'throttled' | 'failed';
+
+/** The right to make one call now; report how the call went exactly once. */
+export interface PacerPermit {
+  done(outcome: PacedOutcome): void;
+}
+
+/**
+ * Client-side pacing of a provider's API calls (src/pacing implements it): one token bucket per API
+ * action, shared by every table and pass, mirroring the cloud's own limits.
+ */
+export interface RequestPacer {
+  /** Waits until `action` may be called (FIFO per action); rejects with the signal's reason on abort. */
+  acquire(action: string, signal: AbortSignal): Promise<PacerPermit>;
+}
+
+/** How much of the node cache a lookup may trust. */
+export interface ResolveOptions {
+  /**
+   * true (the default): re-check every IP asked (a full resync). false: answer known IPs from the
+   * provider's cache and look up only the unknown ones (an event-driven pass).
+   */
+  readonly refresh?: boolean;
+}
+
 export interface RouteProvider {
   /** The --provider name. */
   readonly name: string;
   /** Every managed table with all its routes: one consistent read per pass. */
   listTables(signal: AbortSignal): Promise<RouteTable[]>;
   /** Resolves every given node IP; the map has one entry per IP asked. */
-  resolveNodes(nodeIps: readonly string[], signal: AbortSignal): Promise<Map<string, NodeResolution>>;
+  resolveNodes(nodeIps: readonly string[], signal: AbortSignal, options?: ResolveOptions): Promise<Map<string, NodeResolution>>;
   /**
    * Applies one change. Resolves when it is done (idempotent outcomes such as deleting a route that
    * is already gone count as done); rejects with the cloud's error otherwise (see src/errors.ts).
@@ -94,4 +130,18 @@ export interface RouteProvider {
   apply(change: Change, signal: AbortSignal): Promise<void>;
   /** Releases sockets and timers. */
   close(): Promise<void>;
+  /**
+   * Optional: the provider's client-side pacer (one per provider, shared by every table and pass).
+   * A provider that has one paces every call it makes with it, reads and changes alike, so callers
+   * (and wrappers) need do nothing; src/reconcile/apply.ts only uses its presence to retry a
+   * throttled change at once — the drained bucket holds the retry back until its next refill.
+   */
+  readonly pacer?: RequestPacer;
+  /**
+   * Optional: how many changes of one kind the provider wants in flight at once, overriding the
+   * caller's default (8). A cloud whose changes are slow operations (GCE: each insert or delete waits
+   * seconds for its operation) needs many more to converge at its rate limit than one whose calls
+   * return in milliseconds.
+   */
+  readonly concurrency?: number;
 }

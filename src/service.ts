@@ -182,7 +182,9 @@ async function runForever(
         debounceMs: LEASE_EVENT_DEBOUNCE_MS,
         resyncIntervalMs: config.resyncIntervalMs,
         run: async (reasons, passSignal) => {
-          const report = await reconciler.pass(passSignal);
+          // Lease events alone trust the node cache; every other pass re-checks the nodes.
+          const refresh = [...reasons].some((reason) => reason !== 'lease-event');
+          const report = await reconciler.pass(passSignal, { refresh });
           telemetry.record(report);
           logPass(logger, report, reasons);
           if (!passSignal.aborted) publisher.publish(telemetry.status());

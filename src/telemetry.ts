@@ -117,9 +117,12 @@ export class Telemetry {
     return {
       name: provider.name,
       listTables: (signal): Promise<RouteTable[]> => observe('list-tables', () => provider.listTables(signal)),
-      resolveNodes: (ips, signal): Promise<Map<string, NodeResolution>> => observe('resolve-nodes', () => provider.resolveNodes(ips, signal)),
+      resolveNodes: (ips, signal, options): Promise<Map<string, NodeResolution>> =>
+        observe('resolve-nodes', () => provider.resolveNodes(ips, signal, options)),
       apply: (change: Change, signal): Promise<void> => observe(change.kind, () => provider.apply(change, signal)),
       close: () => provider.close(),
+      ...(provider.pacer !== undefined ? { pacer: provider.pacer } : {}),
+      ...(provider.concurrency !== undefined ? { concurrency: provider.concurrency } : {}),
     };
   }
 

@@ -2,7 +2,16 @@
 import { ConfigError } from '../../src/errors.js';
 import type { RouteProvider } from '../provider.js';
 import type { ProviderContext } from '../registry.js';
+import { parseRateLimits } from '../../src/pacing/spec.js';
 import { createAwsVpcProvider, PROVIDER_NAME } from './index.js';
+import { AWS_EC2_RATE_LIMITS } from './limits.js';
+
+/**
+ * EC2 request-rate limits over AWS's defaults (src/pacing/spec.ts syntax), for accounts whose limits
+ * AWS raised, or `time-scale=N` for a simulator running N times faster. Named like the environment
+ * variable of a future `--aws-api-rate-limits` flag.
+ */
+export const RATE_LIMITS_ENV = 'ROUTESYNC_AWS_API_RATE_LIMITS';
 
 export async function createFromConfig(context: ProviderContext): Promise<RouteProvider> {
   const { config, logger, userAgentSuffix } = context;
@@ -30,6 +39,9 @@ export async function createFromConfig(context: ProviderContext): Promise<RouteP
       routeLimit: config.routeLimit,
       userAgentSuffix,
       ...(plainHttpWithoutCredentials ? { credentials: { accessKeyId: 'local-endpoint', secretAccessKey: 'unsigned' } } : {}),
+      rateLimits: parseRateLimits(process.env[RATE_LIMITS_ENV] ?? '', AWS_EC2_RATE_LIMITS, RATE_LIMITS_ENV) ?? false,
+      // Between resyncs the node cache is trusted; each resync re-checks it (DESIGN §5).
+      nodeRefreshIntervalMs: config.resyncIntervalMs,
       logger: logger.child({ provider: PROVIDER_NAME }),
     }),
   );

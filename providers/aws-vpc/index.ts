@@ -3,11 +3,19 @@
  *
  * - listTables: one DescribeRouteTables listing per pass for every managed table (by id, or by the
  *   `routesync/cluster=<cluster>` tag in the VPC), following NextToken.
- * - resolveNodes: node IP → the in-use ENI holding it (primary or secondary IP), with
- *   DescribeNetworkInterfaces filtered by `addresses.private-ip-address`, 200 values per call.
+ * - resolveNodes: node IP → the in-use ENI holding it (primary or secondary IP), cached. A full
+ *   check (`refresh`) re-checks every IP asked with as few DescribeNetworkInterfaces calls as
+ *   possible: IPs filtered by `addresses.private-ip-address` (200 values per call, EC2's limit for
+ *   all filters of a call together) or, when that takes more calls, the whole VPC in pages of 1,000
+ *   in-use ENIs — one call for a VPC of up to 1,000 ENIs, whatever the number of leases. Between
+ *   full checks only IPs the cache does not know (or whose cached ENI the listing shows as a
+ *   blackhole target) are looked up.
  * - apply: CreateRoute / ReplaceRoute / DeleteRoute to the ENI; ModifyNetworkInterfaceAttribute
  *   SourceDestCheck=false. Errors propagate unchanged for src/errors.ts to classify, except a delete
  *   of a route that is already gone, which is done.
+ * - pacing: one Pacer for the provider's lifetime mirrors EC2's per-action token buckets
+ *   (AWS_EC2_RATE_LIMITS, configurable) and paces every call the provider makes: each waits for a
+ *   token of its action's bucket, and a throttled answer drains that bucket (src/pacing).
  *
  * The provider never retries: the client makes one attempt per call and the caller paces and
  * retries with classifyError.
@@ -21,10 +29,14 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { ConfigError, classifyError } from '../../src/errors.js';
 import { canonicalCidr, isIpv4 } from '../../src/net/cidr.js';
-import type { ActualRoute, Change, NodeResolution, RouteProvider, RouteTable } from '../provider.js';
+import { Pacer, paced } from '../../src/pacing/pacer.js';
+import type { PacingClock } from '../../src/pacing/clock.js';
+import type { ActualRoute, Change, NodeResolution, RateLimit, ResolveOptions, RouteProvider, RouteTable } from '../provider.js';
 import { createEc2Client, ec2ApiFromClient, type Ec2Api } from './ec2-api.js';
+import { AWS_EC2_RATE_LIMITS, ec2ActionFor } from './limits.js';
 
 export { createEc2Client, ec2ApiFromClient, type Ec2Api, type Ec2ClientSettings } from './ec2-api.js';
+export { AWS_EC2_RATE_LIMITS, ec2ActionFor } from './limits.js';
 
 export const PROVIDER_NAME = 'aws-vpc';
 /** The tag that marks a route table as managed by a routesync cluster (value: the cluster name). */
@@ -33,6 +45,8 @@ export const CLUSTER_TAG_KEY = 'routesync/cluster';
 export const MAX_FILTER_VALUES = 200;
 /** DescribeRouteTables page size (EC2's maximum). */
 const ROUTE_TABLE_PAGE_SIZE = 100;
+/** DescribeNetworkInterfaces page size for a VPC-wide listing (EC2's maximum). */
+export const ENI_PAGE_SIZE = 1000;
 
 /** Structured logging, pino-compatible (`logger.warn({ fields }, 'message')`). */
 export interface AwsVpcLogger {
@@ -61,6 +75,18 @@ export interface AwsVpcProviderOptions {
   readonly connectionTimeoutMs?: number;
   /** Static credentials for the built client; default: the SDK's default chain. */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /**
+   * Client-side pacing: EC2's request-rate limit per action (default AWS_EC2_RATE_LIMITS, DESIGN
+   * §6; raise them for an account whose limits AWS raised). `false`: no pacing.
+   */
+  readonly rateLimits?: Readonly<Record<string, RateLimit>> | false;
+  /** The pacer's clock (tests); default the system's monotonic clock. */
+  readonly pacingClock?: PacingClock;
+  /**
+   * When resolveNodes is called without `refresh`: re-check every IP if the last full check is at
+   * least half this old (give the resync interval), else trust the cache. Default: always re-check.
+   */
+  readonly nodeRefreshIntervalMs?: number;
 }
 
 const NO_LOG: AwsVpcLogger = { debug: () => undefined, warn: () => undefined };
@@ -89,14 +115,34 @@ export function createAwsVpcProvider(options: AwsVpcProviderOptions): RouteProvi
 
 class AwsVpcProvider implements RouteProvider {
   readonly name = PROVIDER_NAME;
+  readonly pacer?: Pacer;
   /** The VPCs of the managed tables, from the last listing: the only VPCs whose ENIs are targets. */
   private tableVpcs: ReadonlySet<string> = new Set();
+  /** ENIs that managed routes point at while in state blackhole, from the last listing: gone. */
+  private blackholeTargets: ReadonlySet<string> = new Set();
+  /** Node IP → its last definitive lookup (found or not-found). */
+  private nodes = new Map<string, NodeResolution>();
+  /** In-use ENIs of the managed VPCs at the last VPC-wide listing (sizes the next one). */
+  private vpcEniCount: number | undefined;
+  /** When every IP asked was last checked (pacing clock). */
+  private lastFullCheckAt: number | undefined;
+  private readonly clock: PacingClock | undefined;
 
   constructor(
     private readonly api: Ec2Api,
     private readonly options: AwsVpcProviderOptions,
     private readonly log: AwsVpcLogger,
-  ) {}
+  ) {
+    this.clock = options.pacingClock;
+    if (options.rateLimits !== false) {
+      this.pacer = new Pacer({
+        limits: options.rateLimits ?? AWS_EC2_RATE_LIMITS,
+        ...(options.pacingClock !== undefined ? { clock: options.pacingClock } : {}),
+        onThrottled: (action, drained) =>
+          this.log.warn({ action, drained }, drained ? 'EC2 throttled a paced call: slowing this action down' : 'EC2 throttled a call sent before the slowdown'),
+      });
+    }
+  }
 
   async listTables(signal: AbortSignal): Promise<RouteTable[]> {
     const { routeTableIds, vpcId, clusterName } = this.options;
@@ -137,53 +183,201 @@ class AwsVpcProvider implements RouteProvider {
       tables = [...found].sort((a, b) => compareText(a.RouteTableId ?? '', b.RouteTableId ?? ''));
     }
     this.tableVpcs = new Set(tables.map((t) => t.VpcId).filter((v): v is string => v !== undefined));
-    return tables.map((t) => this.toRouteTable(t));
+    const listed = tables.map((t) => this.toRouteTable(t));
+    this.blackholeTargets = new Set(listed.flatMap((t) => t.routes.filter((r) => r.blackhole && r.target !== null).map((r) => r.target ?? '')));
+    return listed;
   }
 
-  async resolveNodes(nodeIps: readonly string[], signal: AbortSignal): Promise<Map<string, NodeResolution>> {
+  async resolveNodes(
+    nodeIps: readonly string[],
+    signal: AbortSignal,
+    options: ResolveOptions = {},
+  ): Promise<Map<string, NodeResolution>> {
+    signal.throwIfAborted();
     const result = new Map<string, NodeResolution>();
     const ips: string[] = [];
     for (const ip of new Set(nodeIps)) {
       if (isIpv4(ip)) ips.push(ip);
       else result.set(ip, { status: 'lookup-failed', error: `not an IPv4 address: ${JSON.stringify(ip)}` });
     }
+    const refresh = options.refresh ?? this.refreshDue();
+    const unknown = refresh ? ips : ips.filter((ip) => this.needsLookup(ip));
+    const full = unknown.length === ips.length;
+    const startedAt = this.now();
+
+    const looked = unknown.length > 0 ? await this.lookUp(unknown, signal) : { answers: new Map<string, NodeResolution>(), extra: undefined };
+    let failed = false;
+    for (const ip of unknown) {
+      const answer = looked.answers.get(ip);
+      if (answer === undefined) continue;
+      if (answer.status === 'lookup-failed') failed = true;
+      result.set(ip, answer);
+    }
+
+    // The cache: a complete, successful check replaces it; anything else only adds to it.
+    if (full && !failed) {
+      this.nodes = new Map(looked.extra ?? []);
+      this.lastFullCheckAt = startedAt;
+    } else {
+      for (const [ip, answer] of looked.extra ?? []) this.nodes.set(ip, answer);
+    }
+    for (const [ip, answer] of looked.answers) if (answer.status !== 'lookup-failed') this.nodes.set(ip, answer);
+
+    // The others are known from an earlier lookup. (A failed lookup stays lookup-failed even when the
+    // cache knows the IP: DESIGN §5, a failed lookup changes nothing.)
+    for (const ip of ips) {
+      if (!result.has(ip)) result.set(ip, this.nodes.get(ip) ?? { status: 'lookup-failed', error: 'not looked up' });
+    }
+    // Keep the asked order of the map stable for logs and tests.
+    const ordered = new Map<string, NodeResolution>();
+    for (const ip of new Set(nodeIps)) {
+      const answer = result.get(ip);
+      if (answer !== undefined) ordered.set(ip, answer);
+    }
+    return ordered;
+  }
+
+  /** Whether a call without `refresh` should re-check everything (see nodeRefreshIntervalMs). */
+  private refreshDue(): boolean {
+    const interval = this.options.nodeRefreshIntervalMs;
+    if (interval === undefined || this.lastFullCheckAt === undefined) return true;
+    return this.now() - this.lastFullCheckAt >= interval / 2;
+  }
+
+  /** Not in the cache, or cached as an ENI that a managed route shows as a blackhole (gone). */
+  private needsLookup(ip: string): boolean {
+    const cached = this.nodes.get(ip);
+    return cached === undefined || (cached.status === 'found' && this.blackholeTargets.has(cached.target));
+  }
+
+  private now(): number {
+    return (this.clock ?? { now: () => performance.now() }).now();
+  }
+
+  /** The VPCs whose ENIs can be targets: those of the listed tables, else --vpc-id; undefined when unknown. */
+  private managedVpcs(): ReadonlySet<string> | undefined {
+    if (this.tableVpcs.size > 0) return this.tableVpcs;
+    return this.options.vpcId !== undefined ? new Set([this.options.vpcId]) : undefined;
+  }
+
+  /**
+   * Looks `ips` up with the fewest DescribeNetworkInterfaces calls: IP-filtered batches of 200, or
+   * a VPC-wide listing in pages of 1,000 when that is fewer calls (sized by the last listing; at
+   * first, whenever the IPs need more than one batch). `extra`: every IP the VPC-wide listing
+   * found, asked or not.
+   */
+  private async lookUp(
+    ips: readonly string[],
+    signal: AbortSignal,
+  ): Promise<{ answers: Map<string, NodeResolution>; extra: Map<string, NodeResolution> | undefined }> {
+    const vpcs = this.managedVpcs();
+    const ipCalls = Math.ceil(ips.length / MAX_FILTER_VALUES);
+    const vpcCalls =
+      this.vpcEniCount !== undefined ? Math.max(1, Math.ceil(this.vpcEniCount / ENI_PAGE_SIZE)) : ipCalls > 1 ? 1 : Number.POSITIVE_INFINITY;
+    if (vpcs !== undefined && vpcs.size < MAX_FILTER_VALUES && vpcCalls < ipCalls) {
+      return this.lookUpVpcWide(ips, vpcs, signal);
+    }
+    return { answers: await this.lookUpByIp(ips, vpcs, signal), extra: undefined };
+  }
+
+  private async lookUpByIp(ips: readonly string[], vpcs: ReadonlySet<string> | undefined, signal: AbortSignal): Promise<Map<string, NodeResolution>> {
+    const result = new Map<string, NodeResolution>();
     // The VPC filter is applied to the answer, not sent: EC2 counts the values of all filters of a
     // call against its limit of 200, and the IP filter alone uses them all.
-    const vpcs = this.tableVpcs.size > 0 ? this.tableVpcs : this.options.vpcId !== undefined ? new Set([this.options.vpcId]) : undefined;
     for (let start = 0; start < ips.length; start += MAX_FILTER_VALUES) {
       const batch = ips.slice(start, start + MAX_FILTER_VALUES);
-      let enis: NetworkInterface[];
+      let index: Map<string, NodeResolution>;
       try {
-        enis = await this.describeAllNetworkInterfaces(
-          { Filters: [{ Name: 'addresses.private-ip-address', Values: batch }] },
-          signal,
-        );
+        ({ index } = await this.indexNetworkInterfaces({ Filters: [{ Name: 'addresses.private-ip-address', Values: batch }] }, vpcs, signal));
       } catch (err) {
-        if (signal.aborted) throw err;
-        const classified = classifyError(err);
-        this.log.warn(
-          { code: classified.code, class: classified.class, ips: batch.length },
-          'DescribeNetworkInterfaces failed: these node IPs stay unresolved this pass',
-        );
-        for (const ip of batch) result.set(ip, { status: 'lookup-failed', error: `${classified.code}: ${classified.message}` });
+        this.lookupFailed(err, batch, result, signal);
         continue;
       }
-      const wanted = new Set(batch);
-      for (const eni of enis) {
-        const target = eni.NetworkInterfaceId;
-        if (target === undefined || eni.Status !== 'in-use') continue;
-        if (vpcs !== undefined && (eni.VpcId === undefined || !vpcs.has(eni.VpcId))) continue;
-        const forwarding = eni.SourceDestCheck === false ? 'enabled' : 'fixable';
-        for (const ip of addressesOf(eni)) {
-          if (wanted.has(ip) && !result.has(ip)) result.set(ip, { status: 'found', target, forwarding });
-        }
+      for (const ip of batch) {
+        const found = index.get(ip);
+        if (found !== undefined) result.set(ip, found);
       }
       for (const ip of batch) if (!result.has(ip)) result.set(ip, { status: 'not-found' });
     }
     return result;
   }
 
+  private async lookUpVpcWide(
+    ips: readonly string[],
+    vpcs: ReadonlySet<string>,
+    signal: AbortSignal,
+  ): Promise<{ answers: Map<string, NodeResolution>; extra: Map<string, NodeResolution> | undefined }> {
+    const answers = new Map<string, NodeResolution>();
+    let listed: { index: Map<string, NodeResolution>; count: number };
+    try {
+      listed = await this.indexNetworkInterfaces(
+        {
+          Filters: [
+            { Name: 'vpc-id', Values: [...vpcs] },
+            { Name: 'status', Values: ['in-use'] },
+          ],
+          MaxResults: ENI_PAGE_SIZE,
+        },
+        vpcs,
+        signal,
+      );
+    } catch (err) {
+      this.lookupFailed(err, ips, answers, signal);
+      return { answers, extra: undefined };
+    }
+    this.vpcEniCount = listed.count;
+    const index = listed.index;
+    for (const ip of ips) answers.set(ip, index.get(ip) ?? { status: 'not-found' });
+    return { answers, extra: index };
+  }
+
+  private lookupFailed(err: unknown, ips: readonly string[], into: Map<string, NodeResolution>, signal: AbortSignal): void {
+    if (signal.aborted) throw err;
+    const classified = classifyError(err);
+    if (classified.class === 'aborted') throw err;
+    this.log.warn(
+      { code: classified.code, class: classified.class, ips: ips.length },
+      'DescribeNetworkInterfaces failed: these node IPs stay unresolved this pass',
+    );
+    for (const ip of ips) into.set(ip, { status: 'lookup-failed', error: `${classified.code}: ${classified.message}` });
+  }
+
+  /** Adds IP → resolution for the in-use ENIs of the managed VPCs (the first ENI holding an IP wins). */
+  private addToIndex(found: Map<string, NodeResolution>, enis: readonly NetworkInterface[], vpcs: ReadonlySet<string> | undefined): void {
+    for (const eni of enis) {
+      const target = eni.NetworkInterfaceId;
+      if (target === undefined || eni.Status !== 'in-use') continue;
+      if (vpcs !== undefined && (eni.VpcId === undefined || !vpcs.has(eni.VpcId))) continue;
+      const forwarding = eni.SourceDestCheck === false ? 'enabled' : 'fixable';
+      for (const ip of addressesOf(eni)) {
+        if (!found.has(ip)) found.set(ip, { status: 'found', target, forwarding });
+      }
+    }
+  }
+
+  /** Forgets what the cache says about `target` (the cloud says it does not exist). */
+  private forgetTarget(target: string, nodeIp?: string): void {
+    if (nodeIp !== undefined) this.nodes.delete(nodeIp);
+    for (const [ip, cached] of this.nodes) if (cached.status === 'found' && cached.target === target) this.nodes.delete(ip);
+  }
+
   async apply(change: Change, signal: AbortSignal): Promise<void> {
+    try {
+      await paced(this.pacer, ec2ActionFor(change), signal, () => this.applyOnce(change, signal));
+    } catch (err) {
+      if (change.kind !== 'delete' && classifyError(err).code === 'InvalidNetworkInterfaceID.NotFound') {
+        this.forgetTarget(change.target, change.nodeIp);
+      }
+      throw err;
+    }
+    if (change.kind === 'enable-forwarding') {
+      for (const [ip, cached] of this.nodes) {
+        if (cached.status === 'found' && cached.target === change.target) this.nodes.set(ip, { ...cached, forwarding: 'enabled' });
+      }
+    }
+  }
+
+  private async applyOnce(change: Change, signal: AbortSignal): Promise<void> {
     switch (change.kind) {
       case 'create': {
         const out = await this.api.createRoute(
@@ -226,26 +420,36 @@ class AwsVpcProvider implements RouteProvider {
     const seen = new Set<string>();
     let token: string | undefined;
     do {
-      const page = await this.api.describeRouteTables(token === undefined ? input : { ...input, NextToken: token }, signal);
+      const request = token === undefined ? input : { ...input, NextToken: token };
+      const page = await paced(this.pacer, 'DescribeRouteTables', signal, () => this.api.describeRouteTables(request, signal));
       tables.push(...(page.RouteTables ?? []));
       token = nextToken(page.NextToken, seen, 'DescribeRouteTables');
     } while (token !== undefined);
     return tables;
   }
 
-  private async describeAllNetworkInterfaces(
+  /**
+   * DescribeNetworkInterfaces following NextToken, indexing each page as it comes: the SDK's objects
+   * of one page at a time are alive, not those of the whole VPC.
+   */
+  private async indexNetworkInterfaces(
     input: DescribeNetworkInterfacesCommandInput,
+    vpcs: ReadonlySet<string> | undefined,
     signal: AbortSignal,
-  ): Promise<NetworkInterface[]> {
-    const enis: NetworkInterface[] = [];
+  ): Promise<{ index: Map<string, NodeResolution>; count: number }> {
+    const index = new Map<string, NodeResolution>();
+    let count = 0;
     const seen = new Set<string>();
     let token: string | undefined;
     do {
-      const page = await this.api.describeNetworkInterfaces(token === undefined ? input : { ...input, NextToken: token }, signal);
-      enis.push(...(page.NetworkInterfaces ?? []));
+      const request = token === undefined ? input : { ...input, NextToken: token };
+      const page = await paced(this.pacer, 'DescribeNetworkInterfaces', signal, () => this.api.describeNetworkInterfaces(request, signal));
+      const enis = page.NetworkInterfaces ?? [];
+      count += enis.length;
+      this.addToIndex(index, enis, vpcs);
       token = nextToken(page.NextToken, seen, 'DescribeNetworkInterfaces');
     } while (token !== undefined);
-    return enis;
+    return { index, count };
   }
 
   private toRouteTable(table: SdkRouteTable): RouteTable {

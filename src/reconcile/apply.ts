@@ -1,20 +1,33 @@
 /**
- * Applies a plan's changes through the provider: a bounded queue, retries with exponential
- * backoff and jitter for throttling and transient errors, and no retry for errors that are
- * permanent for a lease. A failing change never blocks the others.
+ * Applies a plan's changes through the provider: a bounded number of calls on the wire per kind of
+ * change, retries for throttling and transient errors, and no retry for errors that are permanent
+ * for a lease. A failing change never blocks the others.
+ *
+ * Pacing (DESIGN §6): a provider with a pacer (RouteProvider.pacer) paces each of its calls on the
+ * token bucket of the API action it makes, mirroring the cloud's own limits, so changes go out at
+ * the cloud's rate. Here that means:
+ * - each kind of change (create, replace, delete, enable-forwarding: one API action each) has its
+ *   own queue of `concurrency` slots, as it has its own bucket: changes waiting for one action's
+ *   refill never hold up changes of another;
+ * - a throttled answer (someone else spends the account's tokens too) has already drained the
+ *   bucket, so the change is retried at once and waits there for the next refill, instead of
+ *   sleeping blindly; without a pacer, throttling backs off exponentially with jitter.
  */
 import PQueue from 'p-queue';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleepWithTimers } from 'node:timers/promises';
 import type { Change, RouteProvider } from '../../providers/provider.js';
 import { classifyError, isRetryable, type ClassifiedError } from '../errors.js';
 
 export interface ApplyOptions {
+  /** Calls on the wire at once, per kind of change (unless the provider declares its own). */
   readonly concurrency: number;
   readonly maxAttempts: number;
-  /** First back-off after a transient error; throttling waits five times longer. */
+  /** First back-off after a transient error; throttling waits five times longer (unpaced providers). */
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
   readonly random?: () => number;
+  /** Waits between attempts (tests pass a fake clock's); default: timers. */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly onAttemptFailed?: (change: Change, error: ClassifiedError, attempt: number, retryInMs: number | undefined) => void;
   readonly onResult?: (result: ChangeResult) => void;
 }
@@ -32,30 +45,67 @@ export function backoffMs(error: ClassifiedError, attempt: number, options: Appl
   return ceiling / 2 + (options.random ?? Math.random)() * (ceiling / 2);
 }
 
-async function applyOne(provider: RouteProvider, change: Change, signal: AbortSignal, options: ApplyOptions): Promise<ChangeResult> {
+/** The wait before the next attempt; a paced provider's throttled call waits in its drained bucket instead. */
+export function retryDelayMs(error: ClassifiedError, attempt: number, options: ApplyOptions, paced: boolean): number {
+  if (paced && error.class === 'throttled') return 0;
+  return backoffMs(error, attempt, options);
+}
+
+const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => sleepWithTimers(ms, undefined, { signal });
+
+async function applyOne(provider: RouteProvider, change: Change, signal: AbortSignal, options: ApplyOptions, queue: PQueue): Promise<ChangeResult> {
+  const paced = provider.pacer !== undefined;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      signal.throwIfAborted();
-      await provider.apply(change, signal);
+      await queue.add(
+        async () => {
+          signal.throwIfAborted();
+          await provider.apply(change, signal);
+        },
+        { signal },
+      );
       return { change, ok: true, attempts: attempt };
     } catch (err) {
       const error = classifyError(signal.aborted ? signal.reason ?? err : err);
       const retry = isRetryable(error) && attempt < options.maxAttempts && !signal.aborted;
-      const delay = retry ? backoffMs(error, attempt, options) : undefined;
+      const delay = retry ? retryDelayMs(error, attempt, options, paced) : undefined;
       options.onAttemptFailed?.(change, error, attempt, delay);
       if (delay === undefined) return { change, ok: false, attempts: attempt, error };
-      try {
-        await sleep(delay, undefined, { signal });
-      } catch {
-        return { change, ok: false, attempts: attempt, error: classifyError(signal.reason) };
+      if (delay > 0) {
+        try {
+          await (options.sleep ?? defaultSleep)(delay, signal);
+        } catch {
+          return { change, ok: false, attempts: attempt, error: classifyError(signal.reason) };
+        }
       }
     }
   }
 }
 
+/** Creates of several tables, taken in turn (table A's first, table B's first, …): each node gets all its routes early. */
+function interleaveByTable(creates: readonly Change[]): Change[] {
+  const byTable = new Map<string, Change[]>();
+  for (const change of creates) {
+    const table = change.kind === 'enable-forwarding' ? '' : change.table;
+    let list = byTable.get(table);
+    if (list === undefined) byTable.set(table, (list = []));
+    list.push(change);
+  }
+  if (byTable.size <= 1) return [...creates];
+  const lists = [...byTable.values()];
+  const out: Change[] = [];
+  for (let i = 0; out.length < creates.length; i += 1) {
+    for (const list of lists) {
+      const change = list[i];
+      if (change !== undefined) out.push(change);
+    }
+  }
+  return out;
+}
+
 /**
- * Forwarding fixes, replaces and deletes go first; creates follow once the deletes that free
- * their capacity are done.
+ * Replaces and deletes go first; creates follow once the deletes that free their capacity are
+ * done. Forwarding fixes (another API action, another bucket) run alongside both.
  */
 export async function applyChanges(
   provider: RouteProvider,
@@ -63,20 +113,29 @@ export async function applyChanges(
   signal: AbortSignal,
   options: ApplyOptions = DEFAULT_APPLY_OPTIONS,
 ): Promise<ChangeResult[]> {
-  const queue = new PQueue({ concurrency: options.concurrency });
+  const concurrency = provider.concurrency ?? options.concurrency;
+  const queues = new Map<Change['kind'], PQueue>();
+  const queueFor = (kind: Change['kind']): PQueue => {
+    let queue = queues.get(kind);
+    if (queue === undefined) queues.set(kind, (queue = new PQueue({ concurrency })));
+    return queue;
+  };
   const results: ChangeResult[] = [];
   const run = async (batch: readonly Change[]): Promise<void> => {
     await Promise.all(
-      batch.map((change) =>
-        queue.add(async () => {
-          const result = await applyOne(provider, change, signal, options);
-          results.push(result);
-          options.onResult?.(result);
-        }),
-      ),
+      batch.map(async (change) => {
+        const result = await applyOne(provider, change, signal, options, queueFor(change.kind));
+        results.push(result);
+        options.onResult?.(result);
+      }),
     );
   };
-  await run(changes.filter((c) => c.kind !== 'create'));
-  await run(changes.filter((c) => c.kind === 'create'));
+  const fixes = run(changes.filter((c) => c.kind === 'enable-forwarding'));
+  try {
+    await run(changes.filter((c) => c.kind === 'replace' || c.kind === 'delete'));
+    await run(interleaveByTable(changes.filter((c) => c.kind === 'create')));
+  } finally {
+    await fixes;
+  }
   return results;
 }

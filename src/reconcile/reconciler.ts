@@ -98,7 +98,11 @@ export class Reconciler {
     };
   }
 
-  async pass(signal: AbortSignal): Promise<PassReport> {
+  /**
+   * One pass. `refresh` (a full resync, the default) re-checks every node in the cloud; an
+   * event-driven pass trusts the provider's node cache and looks up only new node IPs.
+   */
+  async pass(signal: AbortSignal, options: { readonly refresh?: boolean } = {}): Promise<PassReport> {
     const startedAt = new Date();
     const finish = (fields: Omit<PassReport, 'startedAt' | 'durationMs'>): PassReport => ({
       startedAt,
@@ -126,7 +130,7 @@ export class Reconciler {
     try {
       tables = await this.provider.listTables(signal);
       const nodeIps = [...new Set(snapshot.leases.map((lease) => lease.nodeIp))];
-      resolutions = await this.provider.resolveNodes(nodeIps, signal);
+      resolutions = await this.provider.resolveNodes(nodeIps, signal, { refresh: options.refresh ?? true });
     } catch (err) {
       const error = classifyError(err);
       return finish({ ...empty, outcome: 'failed', reason: `reading the cloud failed: ${error.message}`, error, invalid: snapshot.invalid });

@@ -226,6 +226,8 @@ describe('resolveNodes', () => {
   });
 
   it('batches 200 IPs per describe: 250 IPs are exactly 2 calls; a failed batch is lookup-failed', async () => {
+    // Without a known VPC (no listing yet, no --vpc-id) IP-filtered batches are the only way; with
+    // one, the VPC-wide listing is fewer calls (test/integration/aws-node-cache.test.ts).
     const f = await setup();
     const ips: string[] = [];
     const enis = new Map<string, string>();
@@ -235,7 +237,7 @@ describe('resolveNodes', () => {
       const instance = f.world.launchInstance({ subnetId: f.subnetId, enis: [{ privateIp: ip }] });
       enis.set(ip, instance.networkInterfaceIds[0] ?? '');
     }
-    const provider = f.provider({ routeTableIds: [], vpcId: f.vpcId });
+    const provider = f.provider({ rateLimits: false });
     const result = await provider.resolveNodes(ips, signal);
     expect(result.size).toBe(250);
     expect([...result].every(([ip, r]) => r.status === 'found' && r.target === enis.get(ip))).toBe(true);
@@ -353,7 +355,8 @@ describe('apply', () => {
     const clock = new ManualClock();
     const f = await setup({ clock: clock.now, routeLimit: 1000 });
     const a = f.world.launchInstance({ subnetId: f.subnetId, enis: [{ privateIp: '10.0.1.10' }] });
-    const provider = f.provider({ routeLimit: 1000 });
+    // Unpaced: what EC2 answers to a client that does not pace (test/integration/aws-pacing.test.ts paces).
+    const provider = f.provider({ routeLimit: 1000, rateLimits: false });
     const create = (i: number) =>
       provider.apply(
         { kind: 'create', table: f.tableId, destination: `10.200.${i}.0/24`, target: a.networkInterfaceIds[0] ?? '', nodeIp: '10.0.1.10' },

@@ -8,6 +8,7 @@ export {
   defaultStatusFor,
   type Ec2Action,
   type Ec2Call,
+  type Ec2CallStats,
   type Ec2WorldOptions,
   type EniSpec,
   type FaultSettings,

@@ -73,6 +73,7 @@ export const CONTROL_METHODS = [
   'resetConnectionNext',
   'clearFaults',
   'calls',
+  'callStats',
   'mutatingCalls',
   'inFlight',
   'clearCalls',

@@ -1,7 +1,10 @@
 /**
  * EC2 request throttling (DESIGN §6): a token bucket per API action, per account and region,
  * topped up once per second. A request takes one token; an empty bucket answers 503
- * RequestLimitExceeded and takes nothing.
+ * RequestLimitExceeded and takes nothing. Buckets belong to the account, not to a route table, so
+ * every table (and every client) of a world draws from the same ones. Refills fall on a fixed grid
+ * of whole seconds from the world's start, not from a client's first call: a client cannot line
+ * itself up with them by calling first.
  */
 
 /** Milliseconds since some origin; injectable so tests can drive time by hand. */
@@ -28,13 +31,15 @@ export class TokenBucket {
   private tokens: number;
   private lastRefill: number;
 
+  /** `origin`: when the refill grid starts (default now); the bucket starts full. */
   constructor(
     readonly spec: BucketSpec,
     private readonly clock: Clock,
     private readonly timeScale: () => number,
+    origin: number = clock(),
   ) {
     this.tokens = spec.capacity;
-    this.lastRefill = clock();
+    this.lastRefill = origin;
   }
 
   /** Tokens available now. */
@@ -74,8 +79,12 @@ export class Throttle {
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly specs: Record<ThrottleCategory, BucketSpec>;
 
+  /** The refill grid of every bucket starts here (the world's start). */
+  private readonly origin: number;
+
   constructor(private readonly options: ThrottleOptions) {
     this.specs = { ...DEFAULT_BUCKETS, ...options.buckets };
+    this.origin = options.clock();
   }
 
   /** Takes a token for `action` in `category`; false means throttled. Always true when disabled. */
@@ -98,7 +107,7 @@ export class Throttle {
     const key = `${action}/${category}`;
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
-      bucket = new TokenBucket(this.specs[category], this.options.clock, this.options.timeScale);
+      bucket = new TokenBucket(this.specs[category], this.options.clock, this.options.timeScale, this.origin);
       this.buckets.set(key, bucket);
     }
     return bucket;

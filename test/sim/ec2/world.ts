@@ -193,6 +193,17 @@ export interface Ec2Call {
   readonly applied: boolean;
 }
 
+/** Per-action request counts since the last clearCalls(), kept without copying the call log. */
+export interface Ec2CallStats {
+  readonly total: number;
+  /** 2xx answers. */
+  readonly ok: number;
+  /** 503 RequestLimitExceeded from the token buckets (not injected ones). */
+  readonly throttled: number;
+  /** Every other error answer or reset. */
+  readonly failed: number;
+}
+
 /** A planned fault for the next matching request(s). */
 export interface ScriptedFault {
   readonly action: string;
@@ -371,6 +382,7 @@ export class Ec2World {
   private faultSettings: FaultSettings;
   private scripted: ScriptedFault[] = [];
   private readonly callLog: Ec2Call[] = [];
+  private readonly stats = new Map<string, Ec2CallStats>();
   private seq = 0;
   private pending = 0;
 
@@ -511,6 +523,19 @@ export class Ec2World {
   record(call: Ec2Call): void {
     this.pending -= 1;
     this.callLog.push(call);
+    const stats = this.stats.get(call.action) ?? { total: 0, ok: 0, throttled: 0, failed: 0 };
+    const ok = call.httpStatus >= 200 && call.httpStatus < 300;
+    this.stats.set(call.action, {
+      total: stats.total + 1,
+      ok: stats.ok + (ok ? 1 : 0),
+      throttled: stats.throttled + (call.fault === 'throttled' ? 1 : 0),
+      failed: stats.failed + (!ok && call.fault !== 'throttled' ? 1 : 0),
+    });
+  }
+
+  /** Requests per action since the last clearCalls() (cheap: for polling in benchmarks). */
+  callStats(): Record<string, Ec2CallStats> {
+    return Object.fromEntries(this.stats);
   }
 
   /** Every EC2 request so far (or those for one action), in arrival order. */
@@ -526,6 +551,7 @@ export class Ec2World {
 
   clearCalls(): void {
     this.callLog.length = 0;
+    this.stats.clear();
   }
 
   // ------------------------------------------------------------ VPCs and subnets

@@ -1,0 +1,83 @@
+/**
+ * What the baselines share: the configuration the benchmark hands them, an EC2 client with one
+ * attempt per call (each baseline implements its own retry policy), and small helpers. A baseline
+ * runs as its own process, like routesync, so it does not share an event loop with the simulator.
+ */
+import { Agent } from 'node:http';
+import { EC2Client } from '@aws-sdk/client-ec2';
+
+export interface BaselineNode {
+  readonly ip: string;
+  readonly subnet: string;
+}
+
+export interface BaselineConfig {
+  readonly endpoint: string;
+  /** The simulator's time scale: every wait of the algorithm is divided by it. */
+  readonly timeScale: number;
+  readonly tables: readonly string[];
+  readonly nodes: readonly BaselineNode[];
+  /** Give up (exit) after this much real time. */
+  readonly deadlineMs: number;
+  readonly seed: number;
+}
+
+export interface BaselineOutcome {
+  readonly converged: boolean;
+  readonly detail: Record<string, number>;
+}
+
+export function ec2Client(endpoint: string, maxSockets: number): EC2Client {
+  return new EC2Client({
+    endpoint,
+    region: 'us-east-1',
+    maxAttempts: 1,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets }), requestTimeout: 60_000 },
+  });
+}
+
+export function errorCode(err: unknown): string {
+  const e = err as { name?: unknown; Code?: unknown; code?: unknown };
+  return String(e.Code ?? e.name ?? e.code ?? 'Error');
+}
+
+export function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+export function isThrottle(err: unknown): boolean {
+  return ['RequestLimitExceeded', 'Throttling', 'ThrottlingException'].includes(errorCode(err));
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** mulberry32 */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Reads the configuration (JSON in argv[2]), runs the baseline, prints its outcome as one JSON line. */
+export function runMain(run: (config: BaselineConfig, stopping: AbortSignal) => Promise<BaselineOutcome>): void {
+  const config = JSON.parse(process.argv[2] ?? '{}') as BaselineConfig;
+  const stop = new AbortController();
+  process.on('SIGTERM', () => stop.abort());
+  const deadline = setTimeout(() => stop.abort(), config.deadlineMs);
+  run(config, stop.signal).then(
+    (outcome) => {
+      clearTimeout(deadline);
+      process.stdout.write(`${JSON.stringify(outcome)}\n`, () => process.exit(0));
+    },
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

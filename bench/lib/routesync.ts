@@ -1,0 +1,86 @@
+/**
+ * routesync as the operator runs it: the built CLI (dist/src/cli.js) as its own process, against a
+ * real etcd and the simulator. The benchmark builds it first when dist/ is older than the sources.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CLI, startRoutesync, type RoutesyncProcess } from '../../test/helpers/routesync.js';
+import type { AwsWorld } from './aws-world.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Runs `npm run build`'s compiler when dist/src/cli.js is missing or older than src/ or providers/. */
+export function ensureBuilt(log: (line: string) => void): void {
+  const sources = Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'providers')));
+  if (existsSync(CLI) && statSync(CLI).mtimeMs >= sources) return;
+  log('building routesync (dist/ is older than the sources)…');
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
+}
+
+export interface RoutesyncRun {
+  readonly proc: RoutesyncProcess;
+  /** Log lines whose msg is `reconcile pass done`. */
+  passes(): Array<Record<string, unknown>>;
+  /** Resident set size now and at its peak (VmRSS, VmHWM), MiB. */
+  memory(): { rssMiB: number; peakMiB: number } | undefined;
+  stop(): Promise<void>;
+}
+
+export function startRoutesyncOn(
+  world: AwsWorld,
+  etcdEndpoint: string,
+  prefix: string,
+  options: { timeScale: number; resyncInterval: string; routeLimit: number; logLevel?: string; nodeOptions?: string },
+): RoutesyncRun {
+  const args = [
+    '--provider', 'aws-vpc',
+    '--etcd-endpoints', etcdEndpoint,
+    '--etcd-prefix', prefix,
+    '--vpc-id', world.vpcId,
+    '--aws-region', 'us-east-1',
+    '--aws-endpoint', world.sim.url,
+    '--cluster-name', world.clusterName,
+    '--route-limit', String(options.routeLimit),
+    '--resync-interval', options.resyncInterval,
+    '--listen', '',
+    '--log-level', options.logLevel ?? 'info',
+    '--leader-election-key', `/bench/${world.clusterName}/leader`,
+  ];
+  // The client mirrors EC2's buckets; a simulator running N times faster needs them N times faster.
+  const proc = startRoutesync(args, {
+    ROUTESYNC_AWS_API_RATE_LIMITS: `time-scale=${options.timeScale}`,
+    ...(options.nodeOptions !== undefined ? { NODE_OPTIONS: options.nodeOptions } : {}),
+  });
+  return {
+    proc,
+    passes: () => proc.logs().filter((line) => line['msg'] === 'reconcile pass done'),
+    memory: () => {
+      const pid = proc.child.pid;
+      if (pid === undefined) return undefined;
+      try {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        const kib = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+        return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
+      } catch {
+        return undefined;
+      }
+    },
+    stop: async () => {
+      await proc.stop('SIGTERM', 10_000);
+    },
+  };
+}

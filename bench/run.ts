@@ -1,0 +1,372 @@
+/**
+ * `npm run bench`: routesync against the simulators with throttling on, next to two baselines
+ * written from its peers' published algorithms, in one run. Prints a table and writes
+ * bench/results.json (`{scenario, metric, value, unit, bound, ratio}` rows). Nothing is asserted:
+ * these are measurements (DESIGN §9).
+ *
+ * Cloud time vs wall time: the simulators run `BENCH_TIME_SCALE` (default 20) times faster than
+ * the cloud — token buckets refill and cloud latencies pass that much faster, and routesync and the
+ * baselines scale their own waits to match — so a 90 s convergence takes 4.5 s here. Durations in
+ * cloud seconds are wall-clock seconds × time scale; latencies of routesync itself (churn, planner)
+ * are plain wall-clock milliseconds.
+ *
+ * Options (environment): BENCH_TIME_SCALE=20 (AWS), BENCH_GCE_TIME_SCALE=5,
+ * BENCH_ONLY=<comma list of scenario prefixes>, BENCH_OUT=bench/results.json.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { startEtcd, putLease, type EtcdServer } from '../test/helpers/etcd.js';
+import { MUTATING_ACTIONS } from '../test/sim/ec2/index.js';
+import { plan, type PlanInput } from '../src/planner/plan.js';
+import type { Lease } from '../src/leases/types.js';
+import type { ActualRoute, NodeResolution, RouteTable } from '../providers/provider.js';
+import { buildAwsWorld, writeLeases, type AwsWorld } from './lib/aws-world.js';
+import { ensureBuilt, startRoutesyncOn, type RoutesyncRun } from './lib/routesync.js';
+import { percentile, Results } from './lib/report.js';
+import type { BaselineConfig } from './baselines/common.js';
+import { gceColdStart } from './lib/gce.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const TIME_SCALE = Number(process.env['BENCH_TIME_SCALE'] ?? 20);
+/** GCE's operations are latency-bound: a smaller scale keeps the simulator's own CPU out of the numbers. */
+const GCE_TIME_SCALE = Number(process.env['BENCH_GCE_TIME_SCALE'] ?? 5);
+const ONLY = (process.env['BENCH_ONLY'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+const OUT = process.env['BENCH_OUT'] ?? join(ROOT, 'bench', 'results.json');
+/** AWS: a CreateRoute bucket of 50, refilled with 5 a second (DESIGN §6). */
+const BURST = 50;
+const REFILL_PER_S = 5;
+
+const log = (line: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+};
+const wanted = (scenario: string): boolean => ONLY.length === 0 || ONLY.some((prefix) => scenario.startsWith(prefix));
+
+/** Polls `condition` every `intervalMs` until true or `timeoutMs` (false then). */
+async function until(condition: () => boolean, timeoutMs: number, intervalMs = 10): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  return true;
+}
+
+let runCounter = 0;
+const freshPrefix = (name: string): string => `/bench${++runCounter}-${name}/coreos.com/network`;
+
+// ------------------------------------------------------------------ cold start: routesync and baselines
+
+type Strategy = 'routesync' | 'k8s-route-controller' | 'flannel-per-node';
+
+interface ColdStartOutcome {
+  readonly converged: boolean;
+  /** Cloud seconds from the strategy's first EC2 call to the last route created. */
+  readonly seconds: number;
+  readonly throttledMutating: number;
+  readonly throttledAll: number;
+  readonly calls: number;
+  readonly routes: number;
+}
+
+/** Measures one strategy on a fresh world: `nodes` leases into `tables` tables (limit 1000). */
+async function coldStartRun(
+  etcd: EtcdServer,
+  strategy: Strategy,
+  nodes: number,
+  tables: number,
+  capCloudSeconds: number,
+): Promise<ColdStartOutcome> {
+  const world = await buildAwsWorld({ nodes, tables, routeLimit: 1000, timeScale: TIME_SCALE, clusterName: `cold${++runCounter}`, sourceDestCheck: true });
+  const expected = nodes * tables;
+  let routesync: RoutesyncRun | undefined;
+  let child: ReturnType<typeof spawn> | undefined;
+  try {
+    if (strategy === 'routesync') {
+      const prefix = freshPrefix('cold');
+      await writeLeases(etcd.client, prefix, world.nodes);
+      routesync = startRoutesyncOn(world, etcd.endpoint, prefix, { timeScale: TIME_SCALE, resyncInterval: '60s', routeLimit: 1000, logLevel: 'warn' });
+    } else {
+      const config: BaselineConfig = {
+        endpoint: world.sim.url,
+        timeScale: TIME_SCALE,
+        tables: world.tables,
+        nodes: world.nodes.map((n) => ({ ip: n.ip, subnet: n.subnet })),
+        deadlineMs: (capCloudSeconds * 1000) / TIME_SCALE + 5000,
+        seed: 42,
+      };
+      const script = join(ROOT, 'bench', 'baselines', strategy === 'flannel-per-node' ? 'flannel.ts' : 'k8s-route-controller.ts');
+      child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(config)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    }
+    const converged = await until(() => world.flannelRoutes() >= expected, (capCloudSeconds * 1000) / TIME_SCALE + 30_000, 10);
+    const calls = world.world.calls();
+    const first = calls[0]?.time ?? 0;
+    const created = calls.filter((c) => c.action === 'CreateRoute' && c.httpStatus === 200);
+    const last = created.reduce((max, c) => Math.max(max, c.time), first);
+    return {
+      converged,
+      seconds: ((last - first) * TIME_SCALE) / 1000,
+      throttledMutating: calls.filter((c) => c.fault === 'throttled' && MUTATING_ACTIONS.includes(c.action)).length,
+      throttledAll: calls.filter((c) => c.fault === 'throttled').length,
+      calls: calls.length,
+      routes: world.flannelRoutes(),
+    };
+  } finally {
+    await routesync?.stop();
+    if (child !== undefined) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    }
+    await world.close();
+  }
+}
+
+async function coldStart(results: Results, etcd: EtcdServer, scenario: string, nodes: number, tables: number): Promise<void> {
+  if (!wanted(scenario)) return;
+  const creates = nodes * tables;
+  const bound = Math.max(0, creates - BURST) / REFILL_PER_S;
+  // Baselines get up to 10× the bound (and at least 10 minutes) of cloud time to converge.
+  const cap = Math.max(600, bound * 10);
+  const outcomes = new Map<Strategy, ColdStartOutcome>();
+  for (const strategy of ['routesync', 'k8s-route-controller', 'flannel-per-node'] as const) {
+    log(`${scenario}: ${strategy}…`);
+    const outcome = await coldStartRun(etcd, strategy, nodes, tables, cap);
+    outcomes.set(strategy, outcome);
+    const name = `${scenario}/${strategy}`;
+    if (outcome.converged) results.add(name, 'convergence', outcome.seconds, 's', bound);
+    else {
+      results.add(name, 'convergence', null, 's', bound);
+      results.note(name, `did not converge within ${cap} cloud seconds: ${outcome.routes}/${creates} routes`);
+    }
+    results.add(name, 'throttled_mutating', outcome.throttledMutating, 'calls', strategy === 'routesync' ? 0 : null);
+    results.add(name, 'throttled_all', outcome.throttledAll, 'calls');
+    results.add(name, 'api_calls', outcome.calls, 'calls');
+    log(`${scenario}: ${strategy}: ${outcome.converged ? `${outcome.seconds.toFixed(1)} s` : 'not converged'}, ${outcome.throttledAll} throttled, ${outcome.calls} calls`);
+  }
+  const ours = outcomes.get('routesync');
+  for (const baseline of ['k8s-route-controller', 'flannel-per-node'] as const) {
+    const theirs = outcomes.get(baseline);
+    if (ours?.converged === true && theirs !== undefined) {
+      // A baseline that did not converge is counted at the cap: the speed-up is then a lower bound.
+      const theirSeconds = theirs.converged ? theirs.seconds : cap;
+      results.add(`${scenario}/routesync`, `speedup_vs_${baseline}`, theirSeconds / ours.seconds, 'x');
+    }
+  }
+}
+
+// ------------------------------------------------------------------ steady state and churn at 1,000 leases
+
+async function steadyAndChurn(results: Results, etcd: EtcdServer): Promise<void> {
+  const steadyName = 'aws-steady-1000';
+  const churnName = 'aws-churn-1000';
+  if (!wanted(steadyName) && !wanted(churnName)) return;
+  // 1,000 leases already routed (1 table). The limit is raised above AWS's 1,000 so that 1,000
+  // leases plus the local route (and the churn's 100 more) fit in one table.
+  const world = await buildAwsWorld({ nodes: 1000, tables: 1, routeLimit: 1200, timeScale: 10, clusterName: 'steady', sourceDestCheck: false, preseed: 1000 });
+  const prefix = freshPrefix('steady');
+  try {
+    await writeLeases(etcd.client, prefix, world.nodes);
+    if (wanted(steadyName)) {
+      const intervals = 10;
+      const run = startRoutesyncOn(world, etcd.endpoint, prefix, { timeScale: 10, resyncInterval: '2s', routeLimit: 1200 });
+      try {
+        if (!(await until(() => run.passes().length >= 1, 60_000))) throw new Error(`no first pass:\n${run.proc.stderr().slice(-2000)}`);
+        world.world.clearCalls();
+        const before = run.passes().length;
+        log(`${steadyName}: ${intervals} resync intervals of 2 s…`);
+        if (!(await until(() => run.passes().length >= before + intervals, 60_000))) throw new Error('resyncs did not come');
+        const stats = world.world.callStats();
+        const passes = run.passes().slice(before, before + intervals);
+        const mutating = MUTATING_ACTIONS.reduce((sum, action) => sum + (stats[action]?.total ?? 0), 0);
+        results.add(steadyName, 'mutating_calls', mutating, 'calls', 0);
+        for (const action of ['DescribeRouteTables', 'DescribeNetworkInterfaces']) {
+          results.add(steadyName, `${action}_per_interval`, (stats[action]?.total ?? 0) / intervals, 'calls', 1);
+        }
+        results.add(steadyName, 'resync_pass_p50', percentile(passes.map((p) => Number(p['durationMs'])), 50), 'ms');
+      } finally {
+        await run.stop();
+      }
+    }
+    if (wanted(churnName)) {
+      const samples = 100;
+      const run = startRoutesyncOn(world, etcd.endpoint, prefix, { timeScale: 10, resyncInterval: '60s', routeLimit: 1200 });
+      try {
+        if (!(await until(() => run.passes().length >= 1, 60_000))) throw new Error(`no first pass:\n${run.proc.stderr().slice(-2000)}`);
+        world.world.clearCalls();
+        log(`${churnName}: ${samples} leases added one by one…`);
+        const latencies: number[] = [];
+        const table = world.tables[0] ?? '';
+        for (let i = 0; i < samples; i += 1) {
+          const passes = run.passes().length;
+          const node = world.addNode({ sourceDestCheck: true });
+          const startedAt = Date.now();
+          await putLease(etcd.client, prefix, node.subnet, node.ip);
+          if (!(await until(() => world.world.route(table, node.subnet) !== undefined, 20_000, 1))) throw new Error(`no route for ${node.subnet}`);
+          const created = world.world
+            .calls('CreateRoute')
+            .find((c) => c.httpStatus === 200 && c.params['DestinationCidrBlock'] === node.subnet);
+          latencies.push((created?.time ?? Date.now()) - startedAt);
+          // The pass that made it is over before the next lease comes.
+          await until(() => run.passes().length > passes, 20_000, 1);
+        }
+        const stats = world.world.callStats();
+        results.add(churnName, 'lease_to_route_p50', percentile(latencies, 50), 'ms');
+        results.add(churnName, 'lease_to_route_p99', percentile(latencies, 99), 'ms', 300);
+        results.add(churnName, 'lease_to_route_max', Math.max(...latencies), 'ms');
+        results.add(churnName, 'DescribeNetworkInterfaces_per_lease', (stats['DescribeNetworkInterfaces']?.total ?? 0) / samples, 'calls');
+        results.add(churnName, 'throttled', Object.values(stats).reduce((sum, s) => sum + s.throttled, 0), 'calls', 0);
+      } finally {
+        await run.stop();
+      }
+    }
+  } finally {
+    await world.close();
+  }
+}
+
+// ------------------------------------------------------------------ planner and memory at 10,000 leases
+
+function plannerInput(leaseCount: number, tableCount: number, routed: number, limit: number): PlanInput {
+  const leases: Lease[] = [];
+  const resolutions = new Map<string, NodeResolution>();
+  for (let i = 0; i < leaseCount; i += 1) {
+    const n = i + 1;
+    const subnet = `10.${Math.floor(n / 256) % 256}.${n % 256}.0/24`;
+    const nodeIp = `172.31.${64 + Math.floor((i + 10) / 256)}.${(i + 10) % 256}`;
+    leases.push({ key: `/coreos.com/network/subnets/${subnet.replace('/', '-')}`, subnet, nodeIp, createRevision: n + 10, modRevision: n + 10, reservation: false });
+    resolutions.set(nodeIp, { status: 'found', target: `eni-${i.toString(16).padStart(17, '0')}`, forwarding: 'enabled' });
+  }
+  const local: ActualRoute = { destination: '172.31.0.0/16', target: null, blackhole: false, ownable: false, countsTowardLimit: true, via: 'local' };
+  const tables: RouteTable[] = Array.from({ length: tableCount }, (_, t) => ({
+    id: `rtb-${t.toString(16).padStart(17, '0')}`,
+    limit,
+    routes: [
+      local,
+      ...leases.slice(0, routed).map((lease, i) => ({
+        destination: lease.subnet,
+        target: `eni-${i.toString(16).padStart(17, '0')}`,
+        blackhole: false,
+        ownable: true,
+        countsTowardLimit: true,
+        via: `eni-${i}`,
+      })),
+    ],
+  }));
+  return { network: '10.0.0.0/8', leases, protectedSubnets: [], tables, resolutions, policy: { allowEmpty: false, maxDeletesPerPass: { kind: 'percent', value: 20 } } };
+}
+
+function planner(results: Results): void {
+  const name = 'planner-10000x4';
+  if (!wanted(name)) return;
+  const variants: Array<[string, PlanInput]> = [
+    ['steady', plannerInput(10_000, 4, 10_000, 10_001)],
+    ['cold', plannerInput(10_000, 4, 0, 10_001)],
+    ['aws_limit_1000', plannerInput(10_000, 4, 999, 1000)],
+  ];
+  for (const [variant, input] of variants) {
+    const times: number[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      const started = performance.now();
+      plan(input);
+      const elapsed = performance.now() - started;
+      if (i >= 3) times.push(elapsed);
+    }
+    results.add(name, `plan_${variant}_p50`, percentile(times, 50), 'ms', 50);
+    results.add(name, `plan_${variant}_max`, Math.max(...times), 'ms', 50);
+  }
+}
+
+/** Memory of routesync at `leases` leases after its first pass and two resyncs. */
+async function measureMemory(
+  etcd: EtcdServer,
+  leases: number,
+  nodeOptions?: string,
+): Promise<{ rss: number | null; peak: number | null; passes: Array<Record<string, unknown>>; mutating: number }> {
+  const world = await buildAwsWorld({
+    nodes: leases,
+    tables: 4,
+    routeLimit: 1000,
+    timeScale: 10,
+    clusterName: `mem${++runCounter}`,
+    sourceDestCheck: false,
+    preseed: Math.min(leases, 999),
+  });
+  const prefix = freshPrefix('mem');
+  try {
+    await writeLeases(etcd.client, prefix, world.nodes, 128);
+    const run = startRoutesyncOn(world, etcd.endpoint, prefix, {
+      timeScale: 10,
+      resyncInterval: '3s',
+      routeLimit: 1000,
+      ...(nodeOptions !== undefined ? { nodeOptions } : {}),
+    });
+    try {
+      if (!(await until(() => run.passes().length >= 3, 120_000))) throw new Error(`passes did not come:\n${run.proc.stderr().slice(-2000)}`);
+      const mem = run.memory();
+      const stats = world.world.callStats();
+      return {
+        rss: mem?.rssMiB ?? null,
+        peak: mem?.peakMiB ?? null,
+        passes: run.passes(),
+        mutating: MUTATING_ACTIONS.reduce((sum, action) => sum + (stats[action]?.total ?? 0), 0),
+      };
+    } finally {
+      await run.stop();
+    }
+  } finally {
+    await world.close();
+  }
+}
+
+async function memory(results: Results, etcd: EtcdServer): Promise<void> {
+  const name = 'aws-rss-10000';
+  if (!wanted(name)) return;
+  log(`${name}: 10,000 nodes and leases, 4 tables at AWS's 1,000-route limit…`);
+  const big = await measureMemory(etcd, 10_000);
+  results.add(name, 'rss', big.rss, 'MiB', 150);
+  results.add(name, 'peak_rss', big.peak, 'MiB', 150);
+  results.add(name, 'first_pass', Number(big.passes[0]?.['durationMs']), 'ms');
+  results.add(name, 'resync_pass_p50', percentile(big.passes.slice(1).map((p) => Number(p['durationMs'])), 50), 'ms');
+  results.add(name, 'mutating_calls', big.mutating, 'calls', 0);
+  log(`${name}: the same with NODE_OPTIONS=--max-old-space-size=96, and an idle routesync (10 leases)…`);
+  const capped = await measureMemory(etcd, 10_000, '--max-old-space-size=96');
+  results.add(name, 'rss_max_old_space_96', capped.rss, 'MiB', 150);
+  results.add(name, 'peak_rss_max_old_space_96', capped.peak, 'MiB', 150);
+  const idle = await measureMemory(etcd, 10);
+  results.add('aws-rss-10', 'rss', idle.rss, 'MiB');
+}
+
+// ------------------------------------------------------------------ main
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  ensureBuilt(log);
+  const results = new Results();
+  log(`time scale ${TIME_SCALE} (GCE ${GCE_TIME_SCALE}): cloud seconds = wall seconds × time scale`);
+  const etcd = await startEtcd();
+  try {
+    await coldStart(results, etcd, 'aws-cold-500x1', 500, 1);
+    await coldStart(results, etcd, 'aws-cold-400x3', 400, 3);
+    await steadyAndChurn(results, etcd);
+    planner(results);
+    await memory(results, etcd);
+    if (wanted('gce-cold-500')) await gceColdStart(results, etcd, { timeScale: GCE_TIME_SCALE, log, freshPrefix });
+  } finally {
+    await etcd.stop();
+  }
+  results.add('bench', 'wall_time', (performance.now() - started) / 1000, 's', 300);
+  process.stdout.write(`\n${results.table()}\n\n`);
+  results.write(OUT);
+  log(`wrote ${OUT}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
+
