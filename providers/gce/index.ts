@@ -181,6 +181,13 @@ type InstanceLookup =
 
 class GceProvider implements RouteProvider {
   readonly name = PROVIDER_NAME;
+  /**
+   * Each insert or delete waits seconds for its operation, so convergence needs many in flight.
+   * The project's write quota (per minute, typically 1,200–1,500 requests) stays the real limit:
+   * a cold start of 500 routes is 500 writes, well inside it; beyond it, 403 rateLimitExceeded is
+   * backed off and retried.
+   */
+  readonly concurrency = 500;
   private readonly tableId: string;
   private readonly prefix: string;
   private readonly description: string;

@@ -1,5 +1,3 @@
-import ipaddr from 'ipaddr.js';
-
 /** An IPv4 prefix as two numbers, so containment and ordering are arithmetic. */
 export interface Ipv4Cidr {
   readonly base: number;
@@ -15,8 +13,11 @@ export function isIpv4(text: string): boolean {
 
 export function ipv4ToNumber(text: string): number {
   if (!isIpv4(text)) throw new Error(`not an IPv4 address: ${JSON.stringify(text)}`);
-  const bytes = ipaddr.IPv4.parse(text).toByteArray();
-  return (((bytes[0] ?? 0) << 24) | ((bytes[1] ?? 0) << 16) | ((bytes[2] ?? 0) << 8) | (bytes[3] ?? 0)) >>> 0;
+  // The strict pattern guarantees four decimal octets of 0–255: plain arithmetic is exact (and fast,
+  // which the planner needs at 10,000 leases).
+  let value = 0;
+  for (const octet of text.split('.')) value = value * 256 + Number(octet);
+  return value;
 }
 
 export function numberToIpv4(value: number): string {

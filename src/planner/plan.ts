@@ -134,6 +134,8 @@ export function plan(input: PlanInput): Plan {
 
   const isOwned = (route: ActualRoute): boolean => {
     if (!route.ownable) return false;
+    // A lease's subnet lies inside the Network: no need to parse it again.
+    if (leaseBySubnet.has(route.destination)) return true;
     const cidr = tryParseCidr(route.destination);
     return cidr !== undefined && cidrContains(network, cidr);
   };
