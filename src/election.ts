@@ -152,6 +152,7 @@ export async function runForLeadership(
     try {
       await lead(held.signal);
     } finally {
+      logger.info({ identity: settings.identity }, 'resigning leadership');
       await held.resign();
       logger.info({ identity: settings.identity }, 'leadership released');
     }

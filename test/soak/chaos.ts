@@ -52,7 +52,7 @@ function terms(replica: Replica): Array<[number, number]> {
     const time = typeof line['time'] === 'number' ? line['time'] : 0;
     const msg = String(line['msg'] ?? '');
     if (msg === 'elected leader') start = time;
-    else if (start !== undefined && (msg.startsWith('leadership lost') || msg === 'leadership released')) {
+    else if (start !== undefined && (msg.startsWith('leadership lost') || msg === 'resigning leadership' || msg === 'leadership released')) {
       result.push([start, time]);
       start = undefined;
     }
