@@ -52,17 +52,7 @@ export function isThrottle(err: unknown): boolean {
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-/** mulberry32 */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../test/sim/ec2/throttle.js';
 
 /** Reads the configuration (JSON in argv[2]), runs the baseline, prints its outcome as one JSON line. */
 export function runMain(run: (config: BaselineConfig, stopping: AbortSignal) => Promise<BaselineOutcome>): void {
