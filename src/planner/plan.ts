@@ -76,13 +76,15 @@ export interface Plan {
   readonly warnings: readonly string[];
 }
 
-type TableVerdict =
-  | { readonly kind: 'ok' }
-  | { readonly kind: 'create' }
-  | { readonly kind: 'replace' }
-  | { readonly kind: 'kept-unverified' }
-  | { readonly kind: 'route-limit' }
-  | { readonly kind: 'conflict'; readonly via: string };
+/** What the tables decided for one lease, gathered as the tables are planned. */
+interface LeaseVerdicts {
+  /** A create or replace is planned in some table. */
+  changing: boolean;
+  /** Tables where a foreign route holds the lease's subnet, with what it points at. */
+  readonly conflicts: Array<{ readonly table: string; readonly via: string }>;
+  /** Tables with no room left for the lease. */
+  readonly full: string[];
+}
 
 interface DeleteCandidate {
   readonly route: ActualRoute;
@@ -140,7 +142,8 @@ export function plan(input: PlanInput): Plan {
     return cidr !== undefined && cidrContains(network, cidr);
   };
 
-  const ownedTotal = input.tables.reduce((sum, table) => sum + table.routes.filter(isOwned).length, 0);
+  // Counted only when it matters: with no valid lease at all.
+  const ownedTotal = leases.length === 0 ? input.tables.reduce((sum, table) => sum + table.routes.filter(isOwned).length, 0) : 0;
   const holdAllDeletes = leases.length === 0 && ownedTotal > 0 && !input.policy.allowEmpty;
   if (holdAllDeletes) {
     warnings.push(
@@ -153,14 +156,14 @@ export function plan(input: PlanInput): Plan {
   const deletes: Change[] = [];
   const creates: Change[] = [];
   const tableOutcomes: TableOutcome[] = [];
-  const verdicts = new Map<string, Map<string, TableVerdict>>();
-  const verdictOf = (subnet: string): Map<string, TableVerdict> => {
-    let byTable = verdicts.get(subnet);
-    if (byTable === undefined) {
-      byTable = new Map();
-      verdicts.set(subnet, byTable);
+  const verdicts = new Map<string, LeaseVerdicts>();
+  const verdictOf = (subnet: string): LeaseVerdicts => {
+    let verdict = verdicts.get(subnet);
+    if (verdict === undefined) {
+      verdict = { changing: false, conflicts: [], full: [] };
+      verdicts.set(subnet, verdict);
     }
-    return byTable;
+    return verdict;
   };
 
   for (const table of input.tables) {
@@ -200,12 +203,11 @@ export function plan(input: PlanInput): Plan {
           break;
         case 'lookup-failed':
           kept.push(route);
-          verdictOf(route.destination).set(table.id, { kind: 'kept-unverified' });
           break;
         case 'found':
           kept.push(route);
           if (resolution.forwarding === 'disabled') {
-            verdictOf(route.destination).set(table.id, { kind: 'kept-unverified' });
+            // Left as it is: the lease is reported as unable to forward.
           } else if (route.blackhole || route.target !== resolution.target) {
             replaces.push({
               kind: 'replace',
@@ -216,9 +218,7 @@ export function plan(input: PlanInput): Plan {
               nodeIp: leased.lease.nodeIp,
             });
             replaceCount += 1;
-            verdictOf(route.destination).set(table.id, { kind: 'replace' });
-          } else {
-            verdictOf(route.destination).set(table.id, { kind: 'ok' });
+            verdictOf(route.destination).changing = true;
           }
           break;
       }
@@ -252,17 +252,17 @@ export function plan(input: PlanInput): Plan {
       if (resolution.status !== 'found' || resolution.forwarding === 'disabled') continue;
       const foreign = foreignByDestination.get(subnet);
       if (foreign !== undefined) {
-        verdictOf(subnet).set(table.id, { kind: 'conflict', via: foreign.via });
+        verdictOf(subnet).conflicts.push({ table: table.id, via: foreign.via });
         continue;
       }
       if (free <= 0) {
-        verdictOf(subnet).set(table.id, { kind: 'route-limit' });
+        verdictOf(subnet).full.push(table.id);
         continue;
       }
       free -= 1;
       createCount += 1;
       creates.push({ kind: 'create', table: table.id, destination: subnet, target: resolution.target, nodeIp: parsed.lease.nodeIp });
-      verdictOf(subnet).set(table.id, { kind: 'create' });
+      verdictOf(subnet).changing = true;
     }
 
     tableOutcomes.push({
@@ -284,7 +284,7 @@ export function plan(input: PlanInput): Plan {
   const leaseOutcomes: LeaseOutcome[] = [];
   const fixedTargets = new Set<string>();
   for (const parsed of leases) {
-    const outcome = leaseOutcome(parsed, verdicts.get(parsed.lease.subnet) ?? new Map());
+    const outcome = leaseOutcome(parsed, verdicts.get(parsed.lease.subnet));
     leaseOutcomes.push(outcome);
     const resolution = parsed.resolution;
     const holdsOrGetsRoute = outcome.state === 'routed' || outcome.state === 'pending' || outcome.state === 'conflict';
@@ -307,7 +307,7 @@ export function plan(input: PlanInput): Plan {
   };
 }
 
-function leaseOutcome(parsed: ParsedLease, byTable: ReadonlyMap<string, TableVerdict>): LeaseOutcome {
+function leaseOutcome(parsed: ParsedLease, verdict: LeaseVerdicts | undefined): LeaseOutcome {
   const { lease, resolution } = parsed;
   const base = { subnet: lease.subnet, nodeIp: lease.nodeIp, createRevision: lease.createRevision };
   switch (resolution.status) {
@@ -322,20 +322,13 @@ function leaseOutcome(parsed: ParsedLease, byTable: ReadonlyMap<string, TableVer
   if (resolution.forwarding === 'disabled') {
     return { ...withTarget, state: 'unrouted', reason: 'forwarding-disabled', detail: `${resolution.target} cannot forward packets` };
   }
-  const verdicts = [...byTable.entries()];
-  const conflicts = verdicts.filter(([, verdict]) => verdict.kind === 'conflict');
-  if (conflicts.length > 0) {
-    const detail = conflicts
-      .map(([table, verdict]) => `${table}: ${lease.subnet} is held by a foreign route via ${verdict.kind === 'conflict' ? verdict.via : '?'}`)
-      .join('; ');
+  if (verdict === undefined) return { ...withTarget, state: 'routed' };
+  if (verdict.conflicts.length > 0) {
+    const detail = verdict.conflicts.map(({ table, via }) => `${table}: ${lease.subnet} is held by a foreign route via ${via}`).join('; ');
     return { ...withTarget, state: 'conflict', reason: 'conflict', detail };
   }
-  const full = verdicts.filter(([, verdict]) => verdict.kind === 'route-limit').map(([table]) => table);
-  if (full.length > 0) {
-    return { ...withTarget, state: 'unrouted', reason: 'route-limit', detail: `route limit reached in ${full.join(', ')}` };
+  if (verdict.full.length > 0) {
+    return { ...withTarget, state: 'unrouted', reason: 'route-limit', detail: `route limit reached in ${verdict.full.join(', ')}` };
   }
-  if (verdicts.some(([, verdict]) => verdict.kind === 'create' || verdict.kind === 'replace')) {
-    return { ...withTarget, state: 'pending' };
-  }
-  return { ...withTarget, state: 'routed' };
+  return { ...withTarget, state: verdict.changing ? 'pending' : 'routed' };
 }
