@@ -14,6 +14,7 @@ import {
 } from './world.js';
 import { filtersParam, hasPrefix, listParam, type QueryFilter, type QueryParams } from './query.js';
 import type { ThrottleCategory } from './throttle.js';
+import type { Sleep } from '../shared/server.js';
 import { el, errorDocument, set, successDocument, type XmlNode } from './xml.js';
 
 export interface Ec2Request {
@@ -27,8 +28,7 @@ export type Ec2Outcome =
   | { readonly kind: 'response'; readonly status: number; readonly body: string; readonly requestId: string }
   | { readonly kind: 'reset' };
 
-/** Waits `ms` (the server tracks these timers so close() can cancel them). */
-export type Sleep = (ms: number) => Promise<void>;
+export type { Sleep };
 
 const MAX_FILTER_VALUES = 200;
 const MAX_FILTER_VALUE_LENGTH = 255;

@@ -6,6 +6,7 @@
  * Shape the world from elsewhere with the control API: POST /_sim/<method> (JSON arguments).
  */
 import { parseArgs } from 'node:util';
+import { announce, closeOnSignals, numberFlag, requireLoopbackHost } from '../shared/cli.js';
 import { seedDemo } from './demo.js';
 import { startEc2Simulator } from './server.js';
 
@@ -23,19 +24,7 @@ const { values } = parseArgs({
   strict: true,
 });
 
-function numberFlag(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < 0) {
-    process.stderr.write(`--${name}: not a number: ${text}\n`);
-    process.exit(2);
-  }
-  return value;
-}
-
-if (!/^127\.\d+\.\d+\.\d+$/.test(values.host)) {
-  process.stderr.write(`--host must be a loopback address (127.0.0.0/8), got ${values.host}\n`);
-  process.exit(2);
-}
+requireLoopbackHost(values.host);
 
 const simulator = await startEc2Simulator({
   host: values.host,
@@ -45,14 +34,6 @@ const simulator = await startEc2Simulator({
   routeLimit: numberFlag('route-limit', values['route-limit']),
   seed: numberFlag('seed', values.seed),
 });
-process.stdout.write(`${simulator.url}\n`);
-if (values['seed-demo']) {
-  process.stdout.write(`${JSON.stringify(seedDemo(simulator.world, values['cluster-name']), null, 2)}\n`);
-}
+announce(simulator, values['seed-demo'] ? () => seedDemo(simulator.world, values['cluster-name']) : undefined);
 process.stderr.write(`EC2 simulator listening on ${simulator.url} (control API: ${simulator.url}/_sim/snapshot)\n`);
-
-const stop = (): void => {
-  void simulator.close().then(() => process.exit(0));
-};
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+closeOnSignals(simulator);

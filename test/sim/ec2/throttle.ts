@@ -7,8 +7,9 @@
  * itself up with them by calling first.
  */
 
-/** Milliseconds since some origin; injectable so tests can drive time by hand. */
-export type Clock = () => number;
+import type { Clock } from '../shared/util.js';
+
+export { ManualClock, seededRandom, type Clock } from '../shared/util.js';
 
 export interface BucketSpec {
   /** Maximum tokens (the burst). */
@@ -112,31 +113,4 @@ export class Throttle {
     }
     return bucket;
   }
-}
-
-/** A clock tests move by hand: `new ManualClock()`, pass `clock.now` as the world's clock. */
-export class ManualClock {
-  private current: number;
-
-  constructor(start = 0) {
-    this.current = start;
-  }
-
-  readonly now = (): number => this.current;
-
-  advance(ms: number): void {
-    this.current += ms;
-  }
-}
-
-/** mulberry32: a small seedable PRNG, so fault injection replays with the same seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

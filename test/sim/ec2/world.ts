@@ -19,13 +19,9 @@ import {
   type Ipv4Cidr,
 } from '../../../src/net/cidr.js';
 import { filterValueMatches, type QueryFilter, type QueryParams } from './query.js';
-import {
-  Throttle,
-  seededRandom,
-  type BucketSpec,
-  type Clock,
-  type ThrottleCategory,
-} from './throttle.js';
+import { CallLog, FaultInjector } from '../shared/faults.js';
+import { positive, seededHash, seededRandom } from '../shared/util.js';
+import { Throttle, type BucketSpec, type Clock, type ThrottleCategory } from './throttle.js';
 
 /** An EC2 API error: code, message and HTTP status exactly as EC2 sends them. */
 export class Ec2ApiError extends Error {
@@ -371,7 +367,6 @@ export class Ec2World {
   private readonly seed: number;
   private readonly idCounters = new Map<string, number>();
   private readonly usedIds = new Set<string>();
-  private readonly random: () => number;
 
   private readonly vpcs = new Map<string, VpcRecord>();
   private readonly subnets = new Map<string, SubnetRecord>();
@@ -379,12 +374,9 @@ export class Ec2World {
   private readonly enis = new Map<string, EniRecord>();
   private readonly instances = new Map<string, InstanceRecord>();
 
-  private faultSettings: FaultSettings;
-  private scripted: ScriptedFault[] = [];
-  private readonly callLog: Ec2Call[] = [];
+  private readonly injector: FaultInjector<FaultSettings, 'action', 'code'>;
+  private readonly callLog = new CallLog<Ec2Call>((call) => call.action);
   private readonly stats = new Map<string, Ec2CallStats>();
-  private seq = 0;
-  private pending = 0;
 
   constructor(options: Ec2WorldOptions = {}) {
     this.seed = options.seed ?? 1;
@@ -394,14 +386,24 @@ export class Ec2World {
     this.region = options.region ?? 'us-east-1';
     this.accountId = options.accountId ?? '123456789012';
     this.requireAuth = options.requireAuth ?? true;
-    this.random = seededRandom(this.seed ^ 0x5eed);
     this.throttle = new Throttle({
       clock: this.clock,
       timeScale: () => this.timeScaleValue,
       ...(options.buckets !== undefined ? { buckets: options.buckets } : {}),
     });
     this.throttle.enabled = options.throttling ?? true;
-    this.faultSettings = { errorRate: options.errorRate ?? 0, latencyMs: options.latencyMs ?? 0, latencyJitterMs: 0 };
+    this.injector = new FaultInjector({
+      targetKey: 'action',
+      errorKey: 'code',
+      scopeKey: 'errorRateActions',
+      randomErrors: ['InternalError', 'Unavailable'],
+      statusFor: defaultStatusFor,
+      messages: DEFAULT_MESSAGES,
+      random: seededRandom(this.seed ^ 0x5eed),
+      timeScale: () => this.timeScaleValue,
+      errorRate: options.errorRate,
+      latencyMs: options.latencyMs,
+    });
   }
 
   // ------------------------------------------------------------ time, throttling, faults
@@ -422,14 +424,11 @@ export class Ec2World {
 
   /** Sets the random error rate and added latency; omitted fields keep their value. */
   setFaults(settings: Partial<FaultSettings>): void {
-    if (settings.errorRate !== undefined && (settings.errorRate < 0 || settings.errorRate > 1)) {
-      throw new Error(`errorRate must be within 0..1, got ${settings.errorRate}`);
-    }
-    this.faultSettings = { ...this.faultSettings, ...settings };
+    this.injector.set(settings);
   }
 
   get faults(): FaultSettings {
-    return this.faultSettings;
+    return this.injector.settings;
   }
 
   /**
@@ -443,75 +442,43 @@ export class Ec2World {
     httpStatus?: number,
     options: { readonly afterApply?: boolean; readonly message?: string } = {},
   ): void {
-    this.scripted.push({
-      action,
-      kind: 'error',
-      code,
-      message: options.message ?? DEFAULT_MESSAGES[code] ?? `Injected ${code}`,
-      httpStatus: httpStatus ?? defaultStatusFor(code),
-      afterApply: options.afterApply ?? false,
-      remaining: times,
-    });
+    this.injector.failNext(action, code, times, httpStatus, options);
   }
 
   /** The next `times` requests for `action` (`*` = any) get their connection destroyed, no answer. */
   resetConnectionNext(action = '*', times = 1, options: { readonly afterApply?: boolean } = {}): void {
-    this.scripted.push({
-      action,
-      kind: 'reset',
-      code: 'ECONNRESET',
-      message: 'connection reset by simulator',
-      httpStatus: 0,
-      afterApply: options.afterApply ?? false,
-      remaining: times,
-    });
+    this.injector.resetConnectionNext(action, times, options);
   }
 
   /** Drops scripted faults and sets error rate and latency back to zero. */
   clearFaults(): void {
-    this.scripted = [];
-    this.faultSettings = { errorRate: 0, latencyMs: 0, latencyJitterMs: 0 };
+    this.injector.clear();
   }
 
   /** Consumes the scripted fault that applies to this request, if any. */
   takeScriptedFault(action: string): ScriptedFault | undefined {
-    const index = this.scripted.findIndex((f) => f.remaining > 0 && (f.action === '*' || f.action === action));
-    if (index < 0) return undefined;
-    const fault = this.scripted[index];
-    if (fault === undefined) return undefined;
-    fault.remaining -= 1;
-    if (fault.remaining <= 0) this.scripted.splice(index, 1);
-    return { ...fault };
+    return this.injector.take(action);
   }
 
   /** Rolls the dice for a random InternalError / Unavailable. */
   rollRandomFault(action: string): { code: string; httpStatus: number; message: string } | undefined {
-    const { errorRate, errorRateActions } = this.faultSettings;
-    if (errorRate <= 0) return undefined;
-    if (errorRateActions !== undefined && !errorRateActions.includes(action)) return undefined;
-    if (this.random() >= errorRate) return undefined;
-    const code = this.random() < 0.5 ? 'InternalError' : 'Unavailable';
-    return { code, httpStatus: defaultStatusFor(code), message: DEFAULT_MESSAGES[code] ?? code };
+    return this.injector.roll(action);
   }
 
   /** Latency to add to the next request, already divided by the time scale. */
   nextLatencyMs(): number {
-    const { latencyMs, latencyJitterMs } = this.faultSettings;
-    const jitter = latencyJitterMs > 0 ? this.random() * latencyJitterMs : 0;
-    return (latencyMs + jitter) / this.timeScaleValue;
+    return this.injector.nextLatencyMs();
   }
 
   // ------------------------------------------------------------ call log
 
   nextSeq(): number {
-    this.seq += 1;
-    this.pending += 1;
-    return this.seq;
+    return this.callLog.nextSeq();
   }
 
   /** EC2 requests received and not answered yet (e.g. held by injected latency). */
   inFlight(): number {
-    return this.pending;
+    return this.callLog.inFlight();
   }
 
   /** A request id shaped like EC2's (a UUID), derived from the seed and the sequence number. */
@@ -521,8 +488,7 @@ export class Ec2World {
   }
 
   record(call: Ec2Call): void {
-    this.pending -= 1;
-    this.callLog.push(call);
+    this.callLog.record(call);
     const stats = this.stats.get(call.action) ?? { total: 0, ok: 0, throttled: 0, failed: 0 };
     const ok = call.httpStatus >= 200 && call.httpStatus < 300;
     this.stats.set(call.action, {
@@ -540,8 +506,7 @@ export class Ec2World {
 
   /** Every EC2 request so far (or those for one action), in arrival order. */
   calls(action?: string): Ec2Call[] {
-    const all = [...this.callLog].sort((a, b) => a.seq - b.seq);
-    return action === undefined ? all : all.filter((c) => c.action === action);
+    return this.callLog.calls(action);
   }
 
   /** CreateRoute, ReplaceRoute, DeleteRoute and ModifyNetworkInterfaceAttribute requests. */
@@ -550,7 +515,7 @@ export class Ec2World {
   }
 
   clearCalls(): void {
-    this.callLog.length = 0;
+    this.callLog.clear();
     this.stats.clear();
   }
 
@@ -1251,19 +1216,9 @@ export class Ec2World {
     }
   }
 
-  /** 16 hex digits from the seed and a text (two FNV-1a-style 32-bit hashes). */
+  /** 16 hex digits from the seed and a text. */
   private hash(text: string): string {
-    let a = (0x811c9dc5 ^ this.seed) >>> 0;
-    let b = (0x01000193 ^ Math.imul(this.seed, 2654435761)) >>> 0;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193) >>> 0;
-      b = Math.imul(b ^ c, 0x5bd1e995) >>> 0;
-      b ^= b >>> 13;
-    }
-    a = Math.imul(a ^ (a >>> 16), 0x85ebca6b) >>> 0;
-    b = Math.imul(b ^ (b >>> 15), 0xc2b2ae35) >>> 0;
-    return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
+    return seededHash(this.seed, text);
   }
 }
 
@@ -1412,9 +1367,4 @@ function routeKey(record: RouteRecord): string {
 
 function upperFirst(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function positive(value: number, what: string): number {
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${what} must be a positive number, got ${value}`);
-  return value;
 }

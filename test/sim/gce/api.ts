@@ -19,6 +19,7 @@
  * Query parameters Google's frontends accept on every call (`alt`, `$alt`, `prettyPrint`, `fields`,
  * `key`, `quotaUser`, …) are accepted and ignored.
  */
+import type { Sleep } from '../shared/server.js';
 import { GceApiError, MUTATING_METHODS, type GceCall, type GceWorld } from './world.js';
 
 export interface GceRequest {
@@ -36,8 +37,7 @@ export type GceOutcome =
   | { readonly kind: 'response'; readonly status: number; readonly body: unknown }
   | { readonly kind: 'reset' };
 
-/** Waits `ms` (the server tracks these timers so close() can cancel them). */
-export type Sleep = (ms: number) => Promise<void>;
+export type { Sleep };
 
 const MAX_RESULTS = 500;
 

@@ -7,6 +7,7 @@
  * elsewhere with the control API: POST /_sim/<method> (JSON arguments).
  */
 import { parseArgs } from 'node:util';
+import { announce, closeOnSignals, numberFlag, requireLoopbackHost } from '../shared/cli.js';
 import { seedDemo } from './demo.js';
 import { startGceSimulator } from './server.js';
 
@@ -26,19 +27,7 @@ const { values } = parseArgs({
   strict: true,
 });
 
-function numberFlag(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < 0) {
-    process.stderr.write(`--${name}: not a number: ${text}\n`);
-    process.exit(2);
-  }
-  return value;
-}
-
-if (!/^127\.\d+\.\d+\.\d+$/.test(values.host)) {
-  process.stderr.write(`--host must be a loopback address (127.0.0.0/8), got ${values.host}\n`);
-  process.exit(2);
-}
+requireLoopbackHost(values.host);
 
 const simulator = await startGceSimulator({
   host: values.host,
@@ -50,16 +39,8 @@ const simulator = await startGceSimulator({
   writeRequestsPerMinute: numberFlag('write-rate', values['write-rate']),
   seed: numberFlag('seed', values.seed),
 });
-process.stdout.write(`${simulator.url}\n`);
-if (values['seed-demo']) {
-  process.stdout.write(`${JSON.stringify(seedDemo(simulator.world, values['cluster-name']), null, 2)}\n`);
-}
+announce(simulator, values['seed-demo'] ? () => seedDemo(simulator.world, values['cluster-name']) : undefined);
 process.stderr.write(
   `GCE simulator for project ${simulator.world.project} listening on ${simulator.url} (control API: ${simulator.url}/_sim/snapshot)\n`,
 );
-
-const stop = (): void => {
-  void simulator.close().then(() => process.exit(0));
-};
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+closeOnSignals(simulator);

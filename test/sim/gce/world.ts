@@ -20,9 +20,10 @@
  * divided by `timeScale`) and are settled lazily, in completion order, whenever the world is read.
  */
 import { cidrContains, formatCidr, ipInCidr, isIpv4, numberToIpv4, parseCidr, type Ipv4Cidr } from '../../../src/net/cidr.js';
-import { seededRandom, type Clock } from '../ec2/throttle.js';
+import { CallLog, FaultInjector } from '../shared/faults.js';
+import { nonNegative, positive, seededHash, seededRandom, type Clock } from '../shared/util.js';
 
-export { ManualClock, type Clock } from '../ec2/throttle.js';
+export { ManualClock, type Clock } from '../shared/util.js';
 
 /** Real GCE writes `https://www.googleapis.com/compute/v1/…` into selfLinks, whatever endpoint was called. */
 export const SELF_LINK_BASE = 'https://www.googleapis.com/compute/v1';
@@ -466,7 +467,6 @@ export class GceWorld {
   private operationLatency: number;
   private waitTimeout: number;
   private readonly seed: number;
-  private readonly random: () => number;
   private readonly zoneNames: string[];
   private readonly projectCreatedAt: number;
 
@@ -479,15 +479,12 @@ export class GceWorld {
   private readonly unsettled = new Set<string>();
   private readonly operationsByRequestId = new Map<string, string>();
 
-  private faultSettings: FaultSettings;
-  private scripted: ScriptedFault[] = [];
+  private readonly injector: FaultInjector<FaultSettings, 'method', 'reason'>;
   private operationFaults: OperationFault[] = [];
   private unreachable = new Set<string>();
   private readonly rateWindows = new Map<'read' | 'write', { window: number; used: number }>();
-  private readonly callLog: GceCall[] = [];
-  private seq = 0;
+  private readonly callLog = new CallLog<GceCall>((call) => call.method);
   private operationSeq = 0;
-  private pending = 0;
   private counter = 0;
   private idCounter = 0;
 
@@ -505,11 +502,21 @@ export class GceWorld {
     this.waitTimeout = positive(options.waitTimeoutMs ?? 120_000, 'waitTimeoutMs');
     this.requireAuth = options.requireAuth ?? false;
     this.user = options.user ?? `routesync@${this.project}.iam.gserviceaccount.com`;
-    this.random = seededRandom(this.seed ^ 0x6ce);
     this.zoneNames = [...(options.zones ?? DEFAULT_ZONES)].sort();
     for (const zone of this.zoneNames) regionOf(zone);
     this.projectCreatedAt = this.clock();
-    this.faultSettings = { errorRate: options.errorRate ?? 0, latencyMs: options.latencyMs ?? 0, latencyJitterMs: 0 };
+    this.injector = new FaultInjector({
+      targetKey: 'method',
+      errorKey: 'reason',
+      scopeKey: 'errorRateMethods',
+      randomErrors: ['backendError', 'internalError'],
+      statusFor: defaultStatusFor,
+      messages: DEFAULT_MESSAGES,
+      random: seededRandom(this.seed ^ 0x6ce),
+      timeScale: () => this.timeScaleValue,
+      errorRate: options.errorRate,
+      latencyMs: options.latencyMs,
+    });
   }
 
   // ------------------------------------------------------------ time, quotas, faults
@@ -578,14 +585,11 @@ export class GceWorld {
   }
 
   setFaults(settings: Partial<FaultSettings>): void {
-    if (settings.errorRate !== undefined && (settings.errorRate < 0 || settings.errorRate > 1)) {
-      throw new Error(`errorRate must be within 0..1, got ${settings.errorRate}`);
-    }
-    this.faultSettings = { ...this.faultSettings, ...settings };
+    this.injector.set(settings);
   }
 
   get faults(): FaultSettings {
-    return this.faultSettings;
+    return this.injector.settings;
   }
 
   /**
@@ -603,28 +607,12 @@ export class GceWorld {
     if (method !== '*' && !(GCE_METHODS as readonly string[]).includes(method)) {
       throw new Error(`unknown method ${method}; known: ${GCE_METHODS.join(', ')}`);
     }
-    this.scripted.push({
-      method,
-      kind: 'error',
-      reason,
-      message: options.message ?? DEFAULT_MESSAGES[reason] ?? `Injected ${reason}`,
-      httpStatus: httpStatus ?? defaultStatusFor(reason),
-      afterApply: options.afterApply ?? false,
-      remaining: times,
-    });
+    this.injector.failNext(method, reason, times, httpStatus, options);
   }
 
   /** The next `times` requests for `method` (`*` = any) get their connection destroyed. */
   resetConnectionNext(method = '*', times = 1, options: { readonly afterApply?: boolean } = {}): void {
-    this.scripted.push({
-      method,
-      kind: 'reset',
-      reason: 'ECONNRESET',
-      message: 'connection reset by simulator',
-      httpStatus: 0,
-      afterApply: options.afterApply ?? false,
-      remaining: times,
-    });
+    this.injector.resetConnectionNext(method, times, options);
   }
 
   /**
@@ -656,60 +644,42 @@ export class GceWorld {
 
   /** Drops scripted and operation faults, unreachable zones, error rate and latency. */
   clearFaults(): void {
-    this.scripted = [];
+    this.injector.clear();
     this.operationFaults = [];
     this.unreachable.clear();
-    this.faultSettings = { errorRate: 0, latencyMs: 0, latencyJitterMs: 0 };
   }
 
   takeScriptedFault(method: string): ScriptedFault | undefined {
-    const index = this.scripted.findIndex((f) => f.remaining > 0 && (f.method === '*' || f.method === method));
-    if (index < 0) return undefined;
-    const fault = this.scripted[index];
-    if (fault === undefined) return undefined;
-    fault.remaining -= 1;
-    if (fault.remaining <= 0) this.scripted.splice(index, 1);
-    return { ...fault };
+    return this.injector.take(method);
   }
 
   rollRandomFault(method: string): { reason: string; httpStatus: number; message: string } | undefined {
-    const { errorRate, errorRateMethods } = this.faultSettings;
-    if (errorRate <= 0) return undefined;
-    if (errorRateMethods !== undefined && !errorRateMethods.includes(method)) return undefined;
-    if (this.random() >= errorRate) return undefined;
-    const reason = this.random() < 0.5 ? 'backendError' : 'internalError';
-    return { reason, httpStatus: defaultStatusFor(reason), message: DEFAULT_MESSAGES[reason] ?? reason };
+    return this.injector.roll(method);
   }
 
   /** Latency to add to the next request, already divided by the time scale. */
   nextLatencyMs(): number {
-    const { latencyMs, latencyJitterMs } = this.faultSettings;
-    const jitter = latencyJitterMs > 0 ? this.random() * latencyJitterMs : 0;
-    return (latencyMs + jitter) / this.timeScaleValue;
+    return this.injector.nextLatencyMs();
   }
 
   // ------------------------------------------------------------ call log
 
   nextSeq(): number {
-    this.seq += 1;
-    this.pending += 1;
-    return this.seq;
+    return this.callLog.nextSeq();
   }
 
   /** Requests received and not answered yet (held by latency or an operations.wait). */
   inFlight(): number {
-    return this.pending;
+    return this.callLog.inFlight();
   }
 
   record(call: GceCall): void {
-    this.pending -= 1;
-    this.callLog.push(call);
+    this.callLog.record(call);
   }
 
   /** Every request so far (or those of one method), in arrival order. */
   calls(method?: string): GceCall[] {
-    const all = [...this.callLog].sort((a, b) => a.seq - b.seq);
-    return method === undefined ? all : all.filter((c) => c.method === method);
+    return this.callLog.calls(method);
   }
 
   /** routes.insert and routes.delete requests. */
@@ -718,7 +688,7 @@ export class GceWorld {
   }
 
   clearCalls(): void {
-    this.callLog.length = 0;
+    this.callLog.clear();
   }
 
   // ------------------------------------------------------------ zones and networks
@@ -1515,17 +1485,7 @@ export class GceWorld {
 
   /** 16 hex digits from the seed and a text. */
   private hash(text: string): string {
-    let a = (0x811c9dc5 ^ this.seed) >>> 0;
-    let b = (0x01000193 ^ Math.imul(this.seed, 2654435761)) >>> 0;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193) >>> 0;
-      b = Math.imul(b ^ c, 0x5bd1e995) >>> 0;
-      b ^= b >>> 13;
-    }
-    a = Math.imul(a ^ (a >>> 16), 0x85ebca6b) >>> 0;
-    b = Math.imul(b ^ (b >>> 15), 0xc2b2ae35) >>> 0;
-    return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
+    return seededHash(this.seed, text);
   }
 }
 
@@ -1583,14 +1543,4 @@ function lastSegment(text: string): string {
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function positive(value: number, what: string): number {
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${what} must be a positive number, got ${value}`);
-  return value;
-}
-
-function nonNegative(value: number, what: string): number {
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${what} must be a non-negative number, got ${value}`);
-  return value;
 }
