@@ -54,6 +54,33 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 
 export { seededRandom } from '../../test/sim/ec2/throttle.js';
 
+/**
+ * Runs `work` over `items` with at most `limit` in flight, stopping early once `stopping` aborts;
+ * returns how many items failed (the peers count failures and try again next period).
+ */
+export async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  stopping: AbortSignal,
+  work: (item: T) => Promise<void>,
+): Promise<number> {
+  let next = 0;
+  let failed = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !stopping.aborted) {
+      const item = items[next] as T;
+      next += 1;
+      try {
+        await work(item);
+      } catch {
+        failed += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return failed;
+}
+
 /** Reads the configuration (JSON in argv[2]), runs the baseline, prints its outcome as one JSON line. */
 export function runMain(run: (config: BaselineConfig, stopping: AbortSignal) => Promise<BaselineOutcome>): void {
   const config = JSON.parse(process.argv[2] ?? '{}') as BaselineConfig;

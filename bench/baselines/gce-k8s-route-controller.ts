@@ -4,7 +4,7 @@
  * (instances.get), routes.insert, then wait for the operation polling globalOperations.get every
  * second. A failed create waits for the next pass. Every wait is divided by the time scale.
  */
-import { runMain, sleep } from './common.js';
+import { forEachConcurrently, runMain, sleep } from './common.js';
 import { dashed, gceRest, type GceBaselineConfig } from './gce-common.js';
 
 runMain(async (generic, stopping) => {
@@ -29,22 +29,11 @@ runMain(async (generic, stopping) => {
         converged = true;
         break;
       }
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < missing.length && !stopping.aborted) {
-          const node = missing[next];
-          next += 1;
-          if (node === undefined) return;
-          try {
-            const instance = await api.getInstance(node.zone, node.name);
-            const op = await api.insertRoute({ name: `k8s-${dashed(node.subnet)}`, network, destRange: node.subnet, nextHopInstance: instance.selfLink, priority: 1000, description: 'k8s-node-route' });
-            await api.pollOperation(op.name, 1000 / config.timeScale, 3600);
-          } catch {
-            failedCreates += 1;
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(200, missing.length) }, worker));
+      failedCreates += await forEachConcurrently(missing, 200, stopping, async (node) => {
+        const instance = await api.getInstance(node.zone, node.name);
+        const op = await api.insertRoute({ name: `k8s-${dashed(node.subnet)}`, network, destRange: node.subnet, nextHopInstance: instance.selfLink, priority: 1000, description: 'k8s-node-route' });
+        await api.pollOperation(op.name, 1000 / config.timeScale, 3600);
+      });
     }
     const wait = 10_000 / config.timeScale - (Date.now() - started);
     if (wait > 0 && !stopping.aborted) await sleep(wait);

@@ -19,7 +19,7 @@ import {
   DescribeRouteTablesCommand,
   ModifyNetworkInterfaceAttributeCommand,
 } from '@aws-sdk/client-ec2';
-import { ec2Client, runMain, sleep, type BaselineNode } from './common.js';
+import { ec2Client, forEachConcurrently, runMain, sleep, type BaselineNode } from './common.js';
 
 const PERIOD_MS = 10_000;
 const MAX_CONCURRENT_CREATES = 200;
@@ -46,27 +46,16 @@ runMain(async (config, stopping) => {
         converged = true;
         break;
       }
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < missing.length && !stopping.aborted) {
-          const item = missing[next];
-          next += 1;
-          if (item === undefined) return;
-          try {
-            const described = await ec2.send(
-              new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'addresses.private-ip-address', Values: [item.node.ip] }] }),
-            );
-            const eni = described.NetworkInterfaces?.[0]?.NetworkInterfaceId;
-            if (eni === undefined) throw new Error('instance not found');
-            await ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eni, SourceDestCheck: { Value: false } }));
-            await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [item.table] }));
-            await ec2.send(new CreateRouteCommand({ RouteTableId: item.table, DestinationCidrBlock: item.node.subnet, NetworkInterfaceId: eni }));
-          } catch {
-            failedCreates += 1;
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(MAX_CONCURRENT_CREATES, missing.length) }, worker));
+      failedCreates += await forEachConcurrently(missing, MAX_CONCURRENT_CREATES, stopping, async (item) => {
+        const described = await ec2.send(
+          new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'addresses.private-ip-address', Values: [item.node.ip] }] }),
+        );
+        const eni = described.NetworkInterfaces?.[0]?.NetworkInterfaceId;
+        if (eni === undefined) throw new Error('instance not found');
+        await ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eni, SourceDestCheck: { Value: false } }));
+        await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [item.table] }));
+        await ec2.send(new CreateRouteCommand({ RouteTableId: item.table, DestinationCidrBlock: item.node.subnet, NetworkInterfaceId: eni }));
+      });
     }
     const wait = PERIOD_MS / config.timeScale - (Date.now() - started);
     if (wait > 0 && !stopping.aborted) await sleep(wait);
