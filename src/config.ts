@@ -83,10 +83,6 @@ function valueOption(flags: string, description: string, defaultValue?: string):
   return defaultValue === undefined ? option : option.default(defaultValue);
 }
 
-function switchOption(flag: string, description: string): Option {
-  return new Option(flag, description);
-}
-
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...value.split(',').map((part) => part.trim()).filter((part) => part !== '')];
 }
@@ -119,15 +115,15 @@ export function buildCommand(): Command {
       ),
     )
     .addOption(valueOption('--resync-interval <duration>', 'full list-and-diff even without lease events', '60s'))
-    .addOption(switchOption('--dry-run', 'compute and log the plan; call no mutating cloud API').default(false))
-    .addOption(switchOption('--once', 'one reconcile pass, print a summary, exit (0 all routed, 3 some unrouted, 1 errors, 4 another leader)').default(false))
-    .addOption(switchOption('--leader-elect', 'campaign in etcd before reconciling').default(true))
+    .addOption(new Option('--dry-run', 'compute and log the plan; call no mutating cloud API').default(false))
+    .addOption(new Option('--once', 'one reconcile pass, print a summary, exit (0 all routed, 3 some unrouted, 1 errors, 4 another leader)').default(false))
+    .addOption(new Option('--leader-elect', 'campaign in etcd before reconciling').default(true))
     .addOption(new Option('--no-leader-elect', 'reconcile without leader election'))
     .addOption(valueOption('--leader-election-key <name>', 'etcd election name (default: /routesync/<cluster-name>/leader)'))
     .addOption(valueOption('--leader-lease-ttl <duration>', 'etcd lease TTL for leadership', '10s'))
     .addOption(valueOption('--listen <host:port>', 'HTTP address for /metrics, /healthz, /readyz, /status; empty disables', '0.0.0.0:9090'))
     .addOption(valueOption('--log-level <level>', `JSON logs on stderr: ${LOG_LEVELS.join(', ')}`, 'info'))
-    .addOption(switchOption('--allow-empty', 'let an empty lease set delete owned routes (normally a safety valve keeps them)').default(false))
+    .addOption(new Option('--allow-empty', 'let an empty lease set delete owned routes (normally a safety valve keeps them)').default(false))
     .addOption(valueOption('--max-deletes-per-pass <n|n%>', 'cap on route deletions per table per pass; a percentage of the owned routes', '20%'))
     .addOption(
       new Option('--route-table-id <ids>', 'AWS: managed route table; repeatable or comma list (default: discover by tag in --vpc-id)')
