@@ -16,20 +16,30 @@ export interface ProviderContext {
 interface ProviderEntry {
   /** The route limit when --route-limit is not given. */
   readonly routeLimit: number;
+  /** Whether the process favours a small heap over pass speed with this provider (src/heap-tuning.ts). */
+  readonly smallHeap: boolean;
   /** Loaded lazily: `--help` and the other provider need not load this SDK. */
   readonly create: (context: ProviderContext) => Promise<RouteProvider>;
 }
 
 const PROVIDERS: Readonly<Record<string, ProviderEntry>> = {
-  'aws-vpc': { routeLimit: 50, create: async (context) => (await import('./aws-vpc/from-config.js')).createFromConfig(context) },
-  gce: { routeLimit: 100, create: async (context) => (await import('./gce/from-config.js')).createFromConfig(context) },
+  'aws-vpc': {
+    routeLimit: 50,
+    smallHeap: true,
+    create: async (context) => (await import('./aws-vpc/from-config.js')).createFromConfig(context),
+  },
+  gce: {
+    routeLimit: 100,
+    smallHeap: false,
+    create: async (context) => (await import('./gce/from-config.js')).createFromConfig(context),
+  },
 };
 
 export function providerNames(): string[] {
   return Object.keys(PROVIDERS);
 }
 
-export function providerDefaults(): Readonly<Record<string, { readonly routeLimit: number }>> {
+export function providerDefaults(): Readonly<Record<string, { readonly routeLimit: number; readonly smallHeap: boolean }>> {
   return PROVIDERS;
 }
 

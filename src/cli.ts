@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /** The command line: the only place that exits the process (DESIGN §2.5). */
+import { providerDefaults } from '../providers/registry.js';
 import { parseConfig, UsageError, HelpShown } from './config.js';
+import { favourSmallHeap } from './heap-tuning.js';
 import { createLogger } from './log.js';
 import { runService, EXIT } from './service.js';
 
@@ -20,6 +22,7 @@ async function main(): Promise<number> {
     }
     throw err;
   }
+  if (providerDefaults()[config.provider]?.smallHeap === true) favourSmallHeap();
   const logger = createLogger(config.logLevel);
   const shutdown = new AbortController();
   let signals = 0;
