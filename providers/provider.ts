@@ -110,8 +110,9 @@ export interface RequestPacer {
 /** How much of the node cache a lookup may trust. */
 export interface ResolveOptions {
   /**
-   * true (the default): re-check every IP asked (a full resync). false: answer known IPs from the
-   * provider's cache and look up only the unknown ones (an event-driven pass).
+   * true (the default): a resync — re-check known IPs too, all of them or, for a provider that
+   * spreads the work over resyncs to bound its reads, the next share. false: answer known IPs from
+   * the provider's cache and look up only the unknown ones (an event-driven pass).
    */
   readonly refresh?: boolean;
 }

@@ -3,13 +3,14 @@
  *
  * - listTables: one DescribeRouteTables listing per pass for every managed table (by id, or by the
  *   `routesync/cluster=<cluster>` tag in the VPC), following NextToken.
- * - resolveNodes: node IP → the in-use ENI holding it (primary or secondary IP), cached. A full
- *   check (`refresh`) re-checks every IP asked with as few DescribeNetworkInterfaces calls as
- *   possible: IPs filtered by `addresses.private-ip-address` (200 values per call, EC2's limit for
- *   all filters of a call together) or, when that takes more calls, the whole VPC in pages of 1,000
- *   in-use ENIs — one call for a VPC of up to 1,000 ENIs, whatever the number of leases. Between
- *   full checks only IPs the cache does not know (or whose cached ENI the listing shows as a
- *   blackhole target) are looked up.
+ * - resolveNodes: node IP → the in-use ENI holding it (primary or secondary IP), cached. IPs the
+ *   cache does not know (or whose cached ENI the listing shows as a blackhole target) are looked
+ *   up at once with as few DescribeNetworkInterfaces calls as possible: IPs filtered by
+ *   `addresses.private-ip-address` (200 values per call, EC2's limit for all filters of a call
+ *   together) or, when that takes more calls, the whole VPC in pages of 1,000 in-use ENIs. A
+ *   resync (`refresh`) also re-checks the known IPs, one call's worth per resync whatever the
+ *   number of leases: the next page of the VPC-wide listing (all of a VPC of up to 1,000 ENIs),
+ *   or the next 200 known IPs. A cycle through the whole VPC takes ⌈ENIs / 1,000⌉ resyncs.
  * - apply: CreateRoute / ReplaceRoute / DeleteRoute to the ENI; ModifyNetworkInterfaceAttribute
  *   SourceDestCheck=false. Errors propagate unchanged for src/errors.ts to classify, except a delete
  *   of a route that is already gone, which is done.
@@ -83,8 +84,9 @@ export interface AwsVpcProviderOptions {
   /** The pacer's clock (tests); default the system's monotonic clock. */
   readonly pacingClock?: PacingClock;
   /**
-   * When resolveNodes is called without `refresh`: re-check every IP if the last full check is at
-   * least half this old (give the resync interval), else trust the cache. Default: always re-check.
+   * When resolveNodes is called without `refresh`: re-check known IPs (one call's worth) if the last
+   * re-check is at least half this old (give the resync interval), else trust the cache. Default:
+   * always re-check.
    */
   readonly nodeRefreshIntervalMs?: number;
 }
@@ -122,10 +124,12 @@ class AwsVpcProvider implements RouteProvider {
   private blackholeTargets: ReadonlySet<string> = new Set();
   /** Node IP → its last definitive lookup (found or not-found). */
   private nodes = new Map<string, NodeResolution>();
-  /** In-use ENIs of the managed VPCs at the last VPC-wide listing (sizes the next one). */
+  /** In-use ENIs of the managed VPCs at the last complete VPC-wide listing (sizes the next one). */
   private vpcEniCount: number | undefined;
-  /** When every IP asked was last checked (pacing clock). */
-  private lastFullCheckAt: number | undefined;
+  /** The re-check of known IPs that resyncs carry forward, one call at a time. */
+  private recheck: RecheckCycle = newRecheckCycle();
+  /** When a resync last re-checked known IPs (pacing clock). */
+  private lastRecheckAt: number | undefined;
   private readonly clock: PacingClock | undefined;
 
   constructor(
@@ -200,48 +204,112 @@ class AwsVpcProvider implements RouteProvider {
       if (isIpv4(ip)) ips.push(ip);
       else result.set(ip, { status: 'lookup-failed', error: `not an IPv4 address: ${JSON.stringify(ip)}` });
     }
-    const refresh = options.refresh ?? this.refreshDue();
-    const unknown = refresh ? ips : ips.filter((ip) => this.needsLookup(ip));
-    const full = unknown.length === ips.length;
-    const startedAt = this.now();
+    const refresh = options.refresh ?? this.recheckDue();
+    if (refresh) this.lastRecheckAt = this.now();
+    const unknown = ips.filter((ip) => this.needsLookup(ip));
 
     const looked = unknown.length > 0 ? await this.lookUp(unknown, signal) : { answers: new Map<string, NodeResolution>(), extra: undefined };
-    let failed = false;
-    for (const ip of unknown) {
-      const answer = looked.answers.get(ip);
-      if (answer === undefined) continue;
-      if (answer.status === 'lookup-failed') failed = true;
+    if (looked.extra !== undefined) {
+      // A complete VPC-wide listing: the whole cache is checked, and the re-check starts over.
+      this.nodes = new Map(looked.extra);
+      this.recheck = newRecheckCycle();
+    }
+    for (const [ip, answer] of looked.answers) {
       result.set(ip, answer);
+      if (answer.status === 'lookup-failed') continue;
+      this.nodes.set(ip, answer);
+      // Looked up by IP after the re-check began: as fresh as what it will have seen.
+      if (looked.extra === undefined) this.recheck.lookedUp.add(ip);
     }
-
-    // The cache: a complete, successful check replaces it; anything else only adds to it.
-    if (full && !failed) {
-      this.nodes = new Map(looked.extra ?? []);
-      this.lastFullCheckAt = startedAt;
-    } else {
-      for (const [ip, answer] of looked.extra ?? []) this.nodes.set(ip, answer);
+    if (refresh && looked.extra === undefined) {
+      const known: string[] = [];
+      for (const ip of ips) {
+        const cached = result.has(ip) ? undefined : this.nodes.get(ip);
+        if (cached === undefined) continue;
+        known.push(ip);
+        result.set(ip, cached); // unless the re-check has news
+      }
+      if (known.length > 0) await this.recheckNext(known, result, signal);
     }
-    for (const [ip, answer] of looked.answers) if (answer.status !== 'lookup-failed') this.nodes.set(ip, answer);
 
     // The others are known from an earlier lookup. (A failed lookup stays lookup-failed even when the
     // cache knows the IP: DESIGN §5, a failed lookup changes nothing.)
-    for (const ip of ips) {
-      if (!result.has(ip)) result.set(ip, this.nodes.get(ip) ?? { status: 'lookup-failed', error: 'not looked up' });
-    }
-    // Keep the asked order of the map stable for logs and tests.
     const ordered = new Map<string, NodeResolution>();
     for (const ip of new Set(nodeIps)) {
-      const answer = result.get(ip);
-      if (answer !== undefined) ordered.set(ip, answer);
+      ordered.set(ip, result.get(ip) ?? this.nodes.get(ip) ?? { status: 'lookup-failed', error: 'not looked up' });
     }
     return ordered;
   }
 
-  /** Whether a call without `refresh` should re-check everything (see nodeRefreshIntervalMs). */
-  private refreshDue(): boolean {
+  /**
+   * One DescribeNetworkInterfaces re-checking known IPs: the next page of the VPC-wide listing, or
+   * the next 200 of `known` (sorted) when IP filters go round in fewer calls. A failure is logged
+   * and the cached answers stand; the next resync tries again.
+   */
+  private async recheckNext(known: readonly string[], into: Map<string, NodeResolution>, signal: AbortSignal): Promise<void> {
+    const vpcs = this.managedVpcs();
+    const cycle = this.recheck;
+    try {
+      if (this.listsVpcWide(known.length, vpcs)) {
+        const page = await paced(this.pacer, 'DescribeNetworkInterfaces', signal, () =>
+          this.api.describeNetworkInterfaces(
+            { ...vpcWideListing(vpcs), ...(cycle.token !== undefined ? { NextToken: cycle.token } : {}) },
+            signal,
+          ),
+        );
+        const enis = page.NetworkInterfaces ?? [];
+        const found = new Map<string, NodeResolution>();
+        this.addToIndex(found, enis, vpcs);
+        for (const [ip, answer] of found) {
+          this.nodes.set(ip, answer);
+          cycle.seen.add(ip);
+        }
+        for (const ip of known) {
+          const answer = found.get(ip);
+          if (answer !== undefined) into.set(ip, answer);
+        }
+        cycle.enis += enis.length;
+        cycle.token = page.NextToken === undefined || page.NextToken === '' ? undefined : page.NextToken;
+        if (cycle.token === undefined) this.endRecheckCycle(cycle);
+      } else {
+        const sorted = [...known].sort(compareText);
+        const start = cycle.ipOffset < sorted.length ? cycle.ipOffset : 0;
+        const batch = sorted.slice(start, start + MAX_FILTER_VALUES);
+        cycle.ipOffset = start + batch.length;
+        const { index } = await this.indexNetworkInterfaces({ Filters: [{ Name: 'addresses.private-ip-address', Values: batch }] }, vpcs, signal);
+        for (const ip of batch) {
+          const answer = index.get(ip) ?? { status: 'not-found' };
+          this.nodes.set(ip, answer);
+          into.set(ip, answer);
+        }
+      }
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const classified = classifyError(err);
+      if (classified.class === 'aborted') throw err;
+      // A page token EC2 no longer accepts: start the listing over next time.
+      if (classified.code === 'InvalidPaginationToken') this.recheck = newRecheckCycle();
+      this.log.warn(
+        { code: classified.code, class: classified.class, known: known.length },
+        'DescribeNetworkInterfaces failed: the cached node answers stand until the next resync',
+      );
+    }
+  }
+
+  /** The VPC-wide listing went round: IPs it did not find (and nobody looked up since) are gone from the cache. */
+  private endRecheckCycle(cycle: RecheckCycle): void {
+    for (const ip of this.nodes.keys()) {
+      if (!cycle.seen.has(ip) && !cycle.lookedUp.has(ip)) this.nodes.delete(ip);
+    }
+    this.vpcEniCount = cycle.enis;
+    this.recheck = newRecheckCycle();
+  }
+
+  /** Whether a call without `refresh` should re-check known IPs (see nodeRefreshIntervalMs). */
+  private recheckDue(): boolean {
     const interval = this.options.nodeRefreshIntervalMs;
-    if (interval === undefined || this.lastFullCheckAt === undefined) return true;
-    return this.now() - this.lastFullCheckAt >= interval / 2;
+    if (interval === undefined || this.lastRecheckAt === undefined) return true;
+    return this.now() - this.lastRecheckAt >= interval / 2;
   }
 
   /** Not in the cache, or cached as an ENI that a managed route shows as a blackhole (gone). */
@@ -271,13 +339,20 @@ class AwsVpcProvider implements RouteProvider {
     signal: AbortSignal,
   ): Promise<{ answers: Map<string, NodeResolution>; extra: Map<string, NodeResolution> | undefined }> {
     const vpcs = this.managedVpcs();
-    const ipCalls = Math.ceil(ips.length / MAX_FILTER_VALUES);
+    if (this.listsVpcWide(ips.length, vpcs)) return this.lookUpVpcWide(ips, vpcs, signal);
+    return { answers: await this.lookUpByIp(ips, vpcs, signal), extra: undefined };
+  }
+
+  /**
+   * Whether listing the VPC takes fewer calls than filtering by `ipCount` IPs (sized by the last
+   * complete listing; before one, whenever the IPs need more than one call).
+   */
+  private listsVpcWide(ipCount: number, vpcs: ReadonlySet<string> | undefined): vpcs is ReadonlySet<string> {
+    if (vpcs === undefined || vpcs.size >= MAX_FILTER_VALUES) return false;
+    const ipCalls = Math.ceil(ipCount / MAX_FILTER_VALUES);
     const vpcCalls =
       this.vpcEniCount !== undefined ? Math.max(1, Math.ceil(this.vpcEniCount / ENI_PAGE_SIZE)) : ipCalls > 1 ? 1 : Number.POSITIVE_INFINITY;
-    if (vpcs !== undefined && vpcs.size < MAX_FILTER_VALUES && vpcCalls < ipCalls) {
-      return this.lookUpVpcWide(ips, vpcs, signal);
-    }
-    return { answers: await this.lookUpByIp(ips, vpcs, signal), extra: undefined };
+    return vpcCalls < ipCalls;
   }
 
   private async lookUpByIp(ips: readonly string[], vpcs: ReadonlySet<string> | undefined, signal: AbortSignal): Promise<Map<string, NodeResolution>> {
@@ -310,17 +385,7 @@ class AwsVpcProvider implements RouteProvider {
     const answers = new Map<string, NodeResolution>();
     let listed: { index: Map<string, NodeResolution>; count: number };
     try {
-      listed = await this.indexNetworkInterfaces(
-        {
-          Filters: [
-            { Name: 'vpc-id', Values: [...vpcs] },
-            { Name: 'status', Values: ['in-use'] },
-          ],
-          MaxResults: ENI_PAGE_SIZE,
-        },
-        vpcs,
-        signal,
-      );
+      listed = await this.indexNetworkInterfaces(vpcWideListing(vpcs), vpcs, signal);
     } catch (err) {
       this.lookupFailed(err, ips, answers, signal);
       return { answers, extra: undefined };
@@ -507,6 +572,34 @@ function addressesOf(eni: NetworkInterface): Set<string> {
     if (address.PrivateIpAddress !== undefined) ips.add(address.PrivateIpAddress);
   }
   return ips;
+}
+
+/** Where the re-check of known IPs stands (see recheckNext). */
+interface RecheckCycle {
+  /** Where the next page of the VPC-wide listing starts; undefined: at the beginning. */
+  token: string | undefined;
+  /** IPs the cycle's pages found so far, and the in-use ENIs they held. */
+  readonly seen: Set<string>;
+  enis: number;
+  /** IPs looked up on their own while the cycle ran: as fresh as what it saw. */
+  readonly lookedUp: Set<string>;
+  /** How far through the sorted known IPs the IP-filtered re-check is. */
+  ipOffset: number;
+}
+
+function newRecheckCycle(): RecheckCycle {
+  return { token: undefined, seen: new Set(), enis: 0, lookedUp: new Set(), ipOffset: 0 };
+}
+
+/** Every in-use ENI of `vpcs`, in EC2's largest pages. */
+function vpcWideListing(vpcs: ReadonlySet<string>): DescribeNetworkInterfacesCommandInput {
+  return {
+    Filters: [
+      { Name: 'vpc-id', Values: [...vpcs] },
+      { Name: 'status', Values: ['in-use'] },
+    ],
+    MaxResults: ENI_PAGE_SIZE,
+  };
 }
 
 /** The next page token, or undefined at the end; a repeated token would loop forever, so it fails. */

@@ -99,8 +99,8 @@ export class Reconciler {
   }
 
   /**
-   * One pass. `refresh` (a full resync, the default) re-checks every node in the cloud; an
-   * event-driven pass trusts the provider's node cache and looks up only new node IPs.
+   * One pass. `refresh` (a resync, the default) re-checks known nodes in the cloud (see
+   * ResolveOptions); an event-driven pass trusts the provider's node cache and looks up only new node IPs.
    */
   async pass(signal: AbortSignal, options: { readonly refresh?: boolean } = {}): Promise<PassReport> {
     const startedAt = new Date();

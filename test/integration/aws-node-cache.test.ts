@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAwsVpcProvider, ENI_PAGE_SIZE, type AwsVpcProviderOptions } from '../../providers/aws-vpc/index.js';
-import type { RouteProvider } from '../../providers/provider.js';
+import type { NodeResolution, RouteProvider } from '../../providers/provider.js';
 import { ManualPacingClock } from '../../src/pacing/clock.js';
 import { startEc2Simulator, type Ec2Simulator, type Ec2World } from '../sim/ec2/index.js';
 
@@ -121,11 +121,41 @@ describe('node cache', () => {
     expect(asked[0]).toMatchObject({ 'Filter.1.Name': 'addresses.private-ip-address', 'Filter.1.Value.1': node.ip });
     expect(filterValues(asked[0] ?? {})).toBe(1);
 
-    // Ten resyncs: one call each (two pages now that the VPC holds 1,001 ENIs).
+    // Ten resyncs: one call each, whatever the number of nodes. The VPC holds 1,001 ENIs now, two
+    // pages, so the resyncs take turns: the first page, then the rest.
     for (let pass = 0; pass < 10; pass += 1) await provider.resolveNodes(f.ips, signal, { refresh: true });
     const resyncs = f.describes();
-    expect(resyncs).toHaveLength(20);
-    expect(resyncs.every((p) => filterValues(p) <= 200)).toBe(true);
+    expect(resyncs).toHaveLength(10);
+    expect(resyncs.map((p) => p['NextToken'] !== undefined)).toEqual([false, true, false, true, false, true, false, true, false, true]);
+    expect(resyncs.every((p) => p['Filter.1.Name'] === 'vpc-id')).toBe(true);
+  });
+
+  it('a resync re-checks one page of the VPC; a full round finds drift on any page and forgets IPs no ENI holds', async () => {
+    const f = await setup(2500);
+    const provider = f.provider();
+    await provider.listTables(signal);
+    const drifted = f.ips[2400] ?? '';
+    const gone = f.ips[2450] ?? '';
+    f.world.setSourceDestCheck(f.enis.get(drifted) ?? '', false);
+    await provider.resolveNodes(f.ips, signal, { refresh: true }); // all unknown: the whole VPC, 3 pages
+    expect(f.describes()).toHaveLength(3);
+
+    // Drift on the last page: forwarding turned back on, and a node gone without a route to show it.
+    f.world.setSourceDestCheck(f.enis.get(drifted) ?? '', true);
+    const goneInstance = f.world.networkInterface(f.enis.get(gone) ?? '').attachment?.instanceId ?? '';
+    f.world.terminateInstance(goneInstance);
+
+    const answers: Array<Map<string, NodeResolution>> = [];
+    for (let pass = 0; pass < 3; pass += 1) answers.push(await provider.resolveNodes(f.ips, signal, { refresh: true }));
+    expect(f.describes()).toHaveLength(3); // one page per resync
+    // Until the page holding it comes round, the cache answers for the drifted node; then the page does.
+    expect(answers[0]?.get(drifted)).toMatchObject({ status: 'found', forwarding: 'enabled' });
+    expect(answers[2]?.get(drifted)).toMatchObject({ status: 'found', forwarding: 'fixable' });
+    // The round is over and no ENI held `gone`: it is looked up on its own in the next pass.
+    expect(answers[2]?.get(gone)).toMatchObject({ status: 'found' });
+    const next = await provider.resolveNodes(f.ips, signal, { refresh: false });
+    expect(next.get(gone)).toEqual({ status: 'not-found' });
+    expect(f.describes().map((p) => p['Filter.1.Value.1'])).toEqual([gone]);
   });
 
   it('few IPs are looked up by IP (200 values a call at most), never with the VPC filter on top', async () => {
@@ -147,8 +177,13 @@ describe('node cache', () => {
     await provider.listTables(signal);
     await provider.resolveNodes(f.ips.slice(0, 400), signal, { refresh: true }); // size unknown: VPC-wide, 3 pages
     expect(f.describes()).toHaveLength(3);
-    await provider.resolveNodes(f.ips.slice(0, 400), signal, { refresh: true }); // 2 IP calls < 3 pages
-    expect(f.describes().map(filterValues)).toEqual([200, 200]);
+    // Re-checks: 2 IP-filtered calls go round the 400 nodes, 3 pages the VPC. One call a resync.
+    await provider.resolveNodes(f.ips.slice(0, 400), signal, { refresh: true });
+    await provider.resolveNodes(f.ips.slice(0, 400), signal, { refresh: true });
+    const rechecks = f.describes();
+    expect(rechecks.map(filterValues)).toEqual([200, 200]);
+    const checked = rechecks.flatMap((p) => Object.entries(p).filter(([k]) => k.startsWith('Filter.1.Value.')).map(([, v]) => v));
+    expect(new Set(checked)).toEqual(new Set(f.ips.slice(0, 400)));
   });
 
   it('a cached ENI that a managed route shows as blackhole is looked up again; so is one EC2 says does not exist', async () => {
@@ -207,17 +242,39 @@ describe('node cache', () => {
     expect(f.describes()).toHaveLength(1);
   });
 
-  it('a failed check answers lookup-failed, keeps the cache, and does not count as a full check', async () => {
+  it('a failed lookup answers lookup-failed; a failed re-check leaves the cached answers standing', async () => {
     const f = await setup(3);
     const provider = f.provider({ rateLimits: false });
     await provider.listTables(signal);
-    await provider.resolveNodes(f.ips, signal, { refresh: true });
     f.world.failNext('DescribeNetworkInterfaces', 'InternalError');
     const failed = await provider.resolveNodes(f.ips, signal, { refresh: true });
     expect([...failed.values()].every((r) => r.status === 'lookup-failed')).toBe(true);
+
+    await provider.resolveNodes(f.ips, signal, { refresh: true });
+    f.world.setSourceDestCheck(f.enis.get(f.ips[0] ?? '') ?? '', false);
+    f.world.failNext('DescribeNetworkInterfaces', 'InternalError');
     f.describes();
+    const recheckFailed = await provider.resolveNodes(f.ips, signal, { refresh: true });
+    expect(f.describes()).toHaveLength(1);
+    expect([...recheckFailed.values()].map((r) => r.status)).toEqual(['found', 'found', 'found']);
+    expect(recheckFailed.get(f.ips[0] ?? '')).toMatchObject({ forwarding: 'fixable' }); // as cached
     const cached = await provider.resolveNodes(f.ips, signal, { refresh: false });
     expect([...cached.values()].every((r) => r.status === 'found')).toBe(true);
     expect(f.describes()).toEqual([]);
+    const rechecked = await provider.resolveNodes(f.ips, signal, { refresh: true });
+    expect(rechecked.get(f.ips[0] ?? '')).toMatchObject({ forwarding: 'enabled' });
+  });
+
+  it('a page token EC2 refuses starts the VPC-wide re-check over', async () => {
+    const f = await setup(1500);
+    const provider = f.provider({ rateLimits: false });
+    await provider.listTables(signal);
+    await provider.resolveNodes(f.ips, signal, { refresh: true });
+    await provider.resolveNodes(f.ips, signal, { refresh: true }); // page 1 of 2
+    f.describes();
+    f.world.failNext('DescribeNetworkInterfaces', 'InvalidPaginationToken');
+    await provider.resolveNodes(f.ips, signal, { refresh: true });
+    await provider.resolveNodes(f.ips, signal, { refresh: true });
+    expect(f.describes().map((p) => p['NextToken'] !== undefined)).toEqual([true, false]);
   });
 });

@@ -247,9 +247,10 @@ describe('resolveNodes', () => {
       Object.keys(params).filter((k) => /^Filter\.\d+\.Value\.\d+$/.test(k)).length;
     expect(calls.map((c) => valueCount(c.params))).toEqual([200, 50]);
 
+    // A provider that knows none of them yet: the first batch fails, the second answers.
     f.world.clearCalls();
     f.world.failNext('DescribeNetworkInterfaces', 'RequestLimitExceeded');
-    const partial = await provider.resolveNodes(ips, signal);
+    const partial = await f.provider({ rateLimits: false }).resolveNodes(ips, signal);
     const statuses = ips.map((ip) => partial.get(ip)?.status);
     expect(statuses.slice(0, 200).every((s) => s === 'lookup-failed')).toBe(true);
     expect(statuses.slice(200).every((s) => s === 'found')).toBe(true);
