@@ -21,22 +21,20 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Runs `npm run build`'s compiler when dist/src/cli.js is missing or older than src/ or providers/. */
+/** Runs `npm run build` when dist/src/cli.js is missing or older than src/ or providers/. */
 export function ensureBuilt(log: (line: string) => void): void {
   const sources = Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'providers')));
   if (existsSync(CLI) && statSync(CLI).mtimeMs >= sources) return;
   log('building routesync (dist/ is older than the sources)…');
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
-    stdio: 'inherit',
-  });
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
 }
 
 export interface RoutesyncRun {
   readonly proc: RoutesyncProcess;
   /** Log lines whose msg is `reconcile pass done`. */
   passes(): Array<Record<string, unknown>>;
-  /** Resident set size now and at its peak (VmRSS, VmHWM), MiB. */
-  memory(): { rssMiB: number; peakMiB: number } | undefined;
+  /** Resident set size now and at its peak (VmRSS, VmHWM), MB (10⁶ bytes). */
+  memory(): { rssMB: number; peakMB: number } | undefined;
   stop(): Promise<void>;
 }
 
@@ -44,7 +42,7 @@ export function startRoutesyncOn(
   world: AwsWorld,
   etcdEndpoint: string,
   prefix: string,
-  options: { timeScale: number; resyncInterval: string; routeLimit: number; logLevel?: string; nodeOptions?: string },
+  options: { timeScale: number; resyncInterval: string; routeLimit: number; logLevel?: string },
 ): RoutesyncRun {
   const args = [
     '--provider', 'aws-vpc',
@@ -61,10 +59,7 @@ export function startRoutesyncOn(
     '--leader-election-key', `/bench/${world.clusterName}/leader`,
   ];
   // The client mirrors EC2's buckets; a simulator running N times faster needs them N times faster.
-  const proc = startRoutesync(args, {
-    ROUTESYNC_AWS_API_RATE_LIMITS: `time-scale=${options.timeScale}`,
-    ...(options.nodeOptions !== undefined ? { NODE_OPTIONS: options.nodeOptions } : {}),
-  });
+  const proc = startRoutesync(args, { ROUTESYNC_AWS_API_RATE_LIMITS: `time-scale=${options.timeScale}` });
   return {
     proc,
     passes: () => proc.logs().filter((line) => line['msg'] === 'reconcile pass done'),
@@ -73,8 +68,8 @@ export function startRoutesyncOn(
       if (pid === undefined) return undefined;
       try {
         const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-        const kib = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-        return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
+        const megabytes = (name: string): number => (Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024) / 1e6;
+        return { rssMB: megabytes('VmRSS'), peakMB: megabytes('VmHWM') };
       } catch {
         return undefined;
       }
