@@ -1,8 +1,9 @@
 /**
  * V8 tuned for a controller rather than a server. With the aws-vpc provider a pass parses large
  * cloud listings in a burst and leaves little alive; V8's defaults favour throughput and let the
- * heap grow to several times the live data between collections (RSS 230 MB at 10,000 leases,
- * 130 MB with this tuning: README, Performance). A pass there is bound by the cloud's API rate.
+ * heap grow to several times the live data between collections (at 10,000 leases: RSS 190 MB,
+ * 220 MB at its peak; 115 and 135 MB with this tuning, README, Performance). The price is CPU,
+ * a resync pass there takes 0.6 s instead of 0.3 s, and such a pass is bound by the API rate.
  *
  * Not for every provider: the GCE client keeps about 90 MB of API descriptors alive, which each
  * full collection marks again; favouring size there slows a GCE pass by a third for little gain.
