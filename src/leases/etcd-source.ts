@@ -24,7 +24,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-import { ClientClosedError, Etcd3, Range, isRecoverableError, type IKeyValue, type IOptions, type IWatchResponse, type Watcher } from 'etcd3';
+import { ClientClosedError, Etcd3, GRPCResourceExhastedError, Range, isRecoverableError, type IKeyValue, type IOptions, type IWatchResponse, type Watcher } from 'etcd3';
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, type IBackoff } from 'cockatiel';
 
 import { ConfigError } from '../errors.js';
@@ -122,9 +122,19 @@ function readTlsFile(path: string, what: string): Buffer {
 }
 
 /**
+ * What says the etcd member or the way to it is in trouble. etcd3 also counts RESOURCE_EXHAUSTED,
+ * which etcd answers to a request over its size limit or to a write while its database is full:
+ * the member is fine and a retry gets the same answer, and counting it would open the breaker for
+ * every call, the lease watch included.
+ */
+function isTransportFailure(err: Error): boolean {
+  return isRecoverableError(err) && !(err instanceof GRPCResourceExhastedError);
+}
+
+/**
  * Builds an etcd3 client suited to a long-running controller:
  * - TLS material read from files (CA, optional client cert + key);
- * - per host, a circuit breaker that opens after 5 consecutive transport failures and half-opens
+ * - per host, a circuit breaker that opens after 5 consecutive transport failures (isTransportFailure) and half-opens
  *   after 1 s (etcd3's default opens after 3 and stays open 5 s: slow to notice a restarted etcd);
  * - globally, retries of transport failures with a short exponential backoff, at least once per
  *   endpoint so a dead member is skipped; longer waits are the callers' business (the lease source
@@ -171,8 +181,8 @@ export function createEtcdClient(options: EtcdClientOptions): Etcd3 {
     },
     faultHandling: {
       host: () =>
-        circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(5) }),
-      global: retry(handleWhen(isRecoverableError), {
+        circuitBreaker(handleWhen(isTransportFailure), { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(5) }),
+      global: retry(handleWhen(isTransportFailure), {
         maxAttempts: Math.max(2, endpoints.length),
         backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 500 }),
       }),

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { EtcdLeaseSource, type LeaseSourceChange, type LeaseSourceLogger } from '../../src/leases/etcd-source.js';
+import { EtcdLeaseSource, createEtcdClient, type LeaseSourceChange, type LeaseSourceLogger } from '../../src/leases/etcd-source.js';
 import type { LeaseSnapshot } from '../../src/leases/types.js';
 import {
   deleteLease,
@@ -269,6 +269,27 @@ describe('EtcdLeaseSource against a real etcd', () => {
     const snap = await source.waitUntilFresh(fresh());
     expect(snap.leases).toHaveLength(25);
     expect(snap.leases.map(l => l.nodeIp)).toEqual(Array.from({ length: 25 }, (_, i) => `172.31.1.${i}`));
+  });
+
+  it('writes etcd refuses as too large neither open the circuit breaker nor end the watch', async () => {
+    const prefix = newPrefix();
+    await putNetworkConfig(etcd.client, prefix, CONFIG);
+    const client = createEtcdClient({ endpoints: etcd.endpoint });
+    try {
+      const source = track(new EtcdLeaseSource({ client, prefix, retry: FAST_RETRY }));
+      source.start(new AbortController().signal);
+      await source.waitUntilFresh(fresh());
+      const tooLarge = 'x'.repeat(2 * 1024 * 1024); // over etcd's default --max-request-bytes
+      for (let i = 0; i < 8; i += 1) {
+        await expect(client.put(`${prefix}-status`).value(tooLarge).exec()).rejects.toThrow(/RESOURCE_EXHAUSTED|larger than max/);
+      }
+      expect(await client.get(`${prefix}/config`).string()).toBe(JSON.stringify(CONFIG)); // the breaker is closed
+      await putLease(etcd.client, prefix, '10.1.7.0/24', '172.31.0.7');
+      await waitFor(() => subnetsOf(source.snapshot()).includes('10.1.7.0/24'), { timeoutMs: 10_000 });
+      expect(source.snapshot()).not.toBeNull();
+    } finally {
+      client.close();
+    }
   });
 
   it('stop() leaves a passed-in client open, and an aborted signal stops it', async () => {
