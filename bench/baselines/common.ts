@@ -58,7 +58,7 @@ export { seededRandom } from '../../test/sim/ec2/throttle.js';
  * Runs `work` over `items` with at most `limit` in flight, stopping early once `stopping` aborts;
  * returns how many items failed (the peers count failures and try again next period).
  */
-export async function forEachConcurrently<T>(
+async function forEachConcurrently<T>(
   items: readonly T[],
   limit: number,
   stopping: AbortSignal,
@@ -79,6 +79,45 @@ export async function forEachConcurrently<T>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return failed;
+}
+
+/**
+ * The Kubernetes route controller's loop (pkg/controller/route), whatever the cloud: every period,
+ * start to start (at once if a pass took longer), list what is missing — a failed listing skips
+ * the pass — and create it with at most `concurrency` in flight; a failed create waits for the
+ * next pass. Ends once nothing is missing, or when `stopping` aborts.
+ */
+export async function routeControllerLoop<T>(options: {
+  readonly periodMs: number;
+  readonly concurrency: number;
+  readonly stopping: AbortSignal;
+  readonly missing: () => Promise<readonly T[]>;
+  readonly create: (item: T) => Promise<void>;
+}): Promise<BaselineOutcome> {
+  const { periodMs, concurrency, stopping } = options;
+  let passes = 0;
+  let failedCreates = 0;
+  let converged = false;
+  while (!stopping.aborted) {
+    const started = Date.now();
+    passes += 1;
+    let missing: readonly T[] | undefined;
+    try {
+      missing = await options.missing();
+    } catch {
+      missing = undefined; // the pass fails; try again next period
+    }
+    if (missing !== undefined) {
+      if (missing.length === 0) {
+        converged = true;
+        break;
+      }
+      failedCreates += await forEachConcurrently(missing, concurrency, stopping, options.create);
+    }
+    const wait = periodMs - (Date.now() - started);
+    if (wait > 0 && !stopping.aborted) await sleep(wait);
+  }
+  return { converged, detail: { passes, failedCreates } };
 }
 
 /** Reads the configuration (JSON in argv[2]), runs the baseline, prints its outcome as one JSON line. */

@@ -4,39 +4,25 @@
  * (instances.get), routes.insert, then wait for the operation polling globalOperations.get every
  * second. A failed create waits for the next pass. Every wait is divided by the time scale.
  */
-import { forEachConcurrently, runMain, sleep } from './common.js';
+import { routeControllerLoop, runMain } from './common.js';
 import { dashed, gceRest, type GceBaselineConfig } from './gce-common.js';
 
 runMain(async (generic, stopping) => {
   const config = generic as unknown as GceBaselineConfig;
   const api = gceRest(config);
   const network = `projects/${config.project}/global/networks/${config.network}`;
-  let passes = 0;
-  let failedCreates = 0;
-  let converged = false;
-  while (!stopping.aborted) {
-    const started = Date.now();
-    passes += 1;
-    let existing: Set<string> | undefined;
-    try {
-      existing = new Set((await api.listRoutes()).map((r) => r.destRange));
-    } catch {
-      existing = undefined;
-    }
-    if (existing !== undefined) {
-      const missing = config.nodes.filter((node) => !existing.has(node.subnet));
-      if (missing.length === 0) {
-        converged = true;
-        break;
-      }
-      failedCreates += await forEachConcurrently(missing, 200, stopping, async (node) => {
-        const instance = await api.getInstance(node.zone, node.name);
-        const op = await api.insertRoute({ name: `k8s-${dashed(node.subnet)}`, network, destRange: node.subnet, nextHopInstance: instance.selfLink, priority: 1000, description: 'k8s-node-route' });
-        await api.pollOperation(op.name, 1000 / config.timeScale, 3600);
-      });
-    }
-    const wait = 10_000 / config.timeScale - (Date.now() - started);
-    if (wait > 0 && !stopping.aborted) await sleep(wait);
-  }
-  return { converged, detail: { passes, failedCreates } };
+  return routeControllerLoop({
+    periodMs: 10_000 / config.timeScale,
+    concurrency: 200,
+    stopping,
+    missing: async () => {
+      const existing = new Set((await api.listRoutes()).map((r) => r.destRange));
+      return config.nodes.filter((node) => !existing.has(node.subnet));
+    },
+    create: async (node) => {
+      const instance = await api.getInstance(node.zone, node.name);
+      const op = await api.insertRoute({ name: `k8s-${dashed(node.subnet)}`, network, destRange: node.subnet, nextHopInstance: instance.selfLink, priority: 1000, description: 'k8s-node-route' });
+      await api.pollOperation(op.name, 1000 / config.timeScale, 3600);
+    },
+  });
 });

@@ -19,47 +19,35 @@ import {
   DescribeRouteTablesCommand,
   ModifyNetworkInterfaceAttributeCommand,
 } from '@aws-sdk/client-ec2';
-import { ec2Client, forEachConcurrently, runMain, sleep, type BaselineNode } from './common.js';
+import { ec2Client, routeControllerLoop, runMain, type BaselineNode } from './common.js';
 
 const PERIOD_MS = 10_000;
 const MAX_CONCURRENT_CREATES = 200;
 
 runMain(async (config, stopping) => {
   const ec2 = ec2Client(config.endpoint, MAX_CONCURRENT_CREATES + 16);
-  let passes = 0;
-  let failedCreates = 0;
-  let converged = false;
-  while (!stopping.aborted) {
-    const started = Date.now();
-    passes += 1;
-    let existing: Set<string> | undefined;
-    try {
+  const outcome = await routeControllerLoop<{ table: string; node: BaselineNode }>({
+    periodMs: PERIOD_MS / config.timeScale,
+    concurrency: MAX_CONCURRENT_CREATES,
+    stopping,
+    missing: async () => {
       const listing = await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [...config.tables] }));
-      existing = new Set((listing.RouteTables ?? []).flatMap((t) => (t.Routes ?? []).map((r) => `${t.RouteTableId ?? ''} ${r.DestinationCidrBlock ?? ''}`)));
-    } catch {
-      existing = undefined; // the pass fails; try again next period
-    }
-    if (existing !== undefined) {
+      const existing = new Set((listing.RouteTables ?? []).flatMap((t) => (t.Routes ?? []).map((r) => `${t.RouteTableId ?? ''} ${r.DestinationCidrBlock ?? ''}`)));
       const missing: Array<{ table: string; node: BaselineNode }> = [];
       for (const node of config.nodes) for (const table of config.tables) if (!existing.has(`${table} ${node.subnet}`)) missing.push({ table, node });
-      if (missing.length === 0) {
-        converged = true;
-        break;
-      }
-      failedCreates += await forEachConcurrently(missing, MAX_CONCURRENT_CREATES, stopping, async (item) => {
-        const described = await ec2.send(
-          new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'addresses.private-ip-address', Values: [item.node.ip] }] }),
-        );
-        const eni = described.NetworkInterfaces?.[0]?.NetworkInterfaceId;
-        if (eni === undefined) throw new Error('instance not found');
-        await ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eni, SourceDestCheck: { Value: false } }));
-        await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [item.table] }));
-        await ec2.send(new CreateRouteCommand({ RouteTableId: item.table, DestinationCidrBlock: item.node.subnet, NetworkInterfaceId: eni }));
-      });
-    }
-    const wait = PERIOD_MS / config.timeScale - (Date.now() - started);
-    if (wait > 0 && !stopping.aborted) await sleep(wait);
-  }
+      return missing;
+    },
+    create: async (item) => {
+      const described = await ec2.send(
+        new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'addresses.private-ip-address', Values: [item.node.ip] }] }),
+      );
+      const eni = described.NetworkInterfaces?.[0]?.NetworkInterfaceId;
+      if (eni === undefined) throw new Error('instance not found');
+      await ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eni, SourceDestCheck: { Value: false } }));
+      await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [item.table] }));
+      await ec2.send(new CreateRouteCommand({ RouteTableId: item.table, DestinationCidrBlock: item.node.subnet, NetworkInterfaceId: eni }));
+    },
+  });
   ec2.destroy();
-  return { converged, detail: { passes, failedCreates } };
+  return outcome;
 });
