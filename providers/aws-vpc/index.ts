@@ -276,9 +276,7 @@ class AwsVpcProvider implements RouteProvider {
         const start = cycle.ipOffset < sorted.length ? cycle.ipOffset : 0;
         const batch = sorted.slice(start, start + MAX_FILTER_VALUES);
         cycle.ipOffset = start + batch.length;
-        const { index } = await this.indexNetworkInterfaces({ Filters: [{ Name: 'addresses.private-ip-address', Values: batch }] }, vpcs, signal);
-        for (const ip of batch) {
-          const answer = index.get(ip) ?? { status: 'not-found' };
+        for (const [ip, answer] of await this.lookUpBatch(batch, vpcs, signal)) {
           this.nodes.set(ip, answer);
           into.set(ip, answer);
         }
@@ -357,24 +355,23 @@ class AwsVpcProvider implements RouteProvider {
 
   private async lookUpByIp(ips: readonly string[], vpcs: ReadonlySet<string> | undefined, signal: AbortSignal): Promise<Map<string, NodeResolution>> {
     const result = new Map<string, NodeResolution>();
-    // The VPC filter is applied to the answer, not sent: EC2 counts the values of all filters of a
-    // call against its limit of 200, and the IP filter alone uses them all.
     for (let start = 0; start < ips.length; start += MAX_FILTER_VALUES) {
       const batch = ips.slice(start, start + MAX_FILTER_VALUES);
-      let index: Map<string, NodeResolution>;
       try {
-        ({ index } = await this.indexNetworkInterfaces({ Filters: [{ Name: 'addresses.private-ip-address', Values: batch }] }, vpcs, signal));
+        for (const [ip, answer] of await this.lookUpBatch(batch, vpcs, signal)) result.set(ip, answer);
       } catch (err) {
         this.lookupFailed(err, batch, result, signal);
-        continue;
       }
-      for (const ip of batch) {
-        const found = index.get(ip);
-        if (found !== undefined) result.set(ip, found);
-      }
-      for (const ip of batch) if (!result.has(ip)) result.set(ip, { status: 'not-found' });
     }
     return result;
+  }
+
+  /** One IP-filtered DescribeNetworkInterfaces for at most 200 IPs: each found or not-found. Throws when it fails. */
+  private async lookUpBatch(batch: readonly string[], vpcs: ReadonlySet<string> | undefined, signal: AbortSignal): Promise<Map<string, NodeResolution>> {
+    // The VPC filter is applied to the answer, not sent: EC2 counts the values of all filters of a
+    // call against its limit of 200, and the IP filter alone uses them all.
+    const { index } = await this.indexNetworkInterfaces({ Filters: [{ Name: 'addresses.private-ip-address', Values: [...batch] }] }, vpcs, signal);
+    return new Map(batch.map((ip): [string, NodeResolution] => [ip, index.get(ip) ?? { status: 'not-found' }]));
   }
 
   private async lookUpVpcWide(
