@@ -110,9 +110,12 @@ describe('gce provider on the GCE simulator', () => {
   });
 
   it('backs off on 403 rateLimitExceeded and converges once the per-minute write quota refills', async () => {
-    // 3 writes per (scaled) minute; timeScale 240 makes a minute last 250 ms.
-    const s = await sim({ writeRequestsPerMinute: 3, timeScale: 240 }, 6);
+    // 3 writes per (scaled) minute; timeScale 60 makes a minute last 1 s. The quota refills at each
+    // whole minute, so the pass starts just after one: the 6 concurrent inserts then meet the same
+    // quota of 3 instead of straddling a refill (3 + 3, none refused: the test was flaky so).
+    const s = await sim({ writeRequestsPerMinute: 3, timeScale: 60 }, 6);
     const p = await provider(s);
+    await waitFor(() => s.world.msUntilRateQuotaRefill() > 900, { intervalMs: 2, message: 'the start of a quota minute' });
     const report = await reconciler(p, leasesFor(6), { baseDelayMs: 60, maxDelayMs: 1_000, maxAttempts: 8 }).pass(new AbortController().signal);
     expect(report.results.every((r) => r.ok)).toBe(true);
     expect(exitCodeFor(report)).toBe(0);
