@@ -35,7 +35,8 @@ const AWS_CODES: Readonly<Record<string, ErrorClass>> = {
   Unavailable: 'transient',
   // Our view was stale (someone else changed the table): retrying the same call cannot help; a re-list can.
   RouteAlreadyExists: 'stale',
-  InvalidParameterValue: 'stale',
+  // Mostly a permanent refusal ("… belong to different networks"); the one stale case is matched by message below.
+  InvalidParameterValue: 'lease',
   RouteLimitExceeded: 'lease',
   'InvalidNetworkInterfaceID.NotFound': 'lease',
   'InvalidNetworkInterfaceID.Malformed': 'lease',
@@ -49,6 +50,9 @@ const AWS_CODES: Readonly<Record<string, ErrorClass>> = {
   AuthFailure: 'fatal',
   OptInRequired: 'fatal',
 };
+
+/** EC2's answer to a ReplaceRoute whose route is gone: the table changed under our view. */
+const ROUTE_GONE = /There is no route defined for '[^']*' in the route table\. Use CreateRoute instead/;
 
 /** Google API `errors[].reason` and operation error codes. */
 const GCE_REASONS: Readonly<Record<string, ErrorClass>> = {
@@ -135,6 +139,9 @@ export function classifyError(err: unknown): ClassifiedError {
   const awsCode = firstString(name !== 'Error' ? name : undefined, code);
   for (const candidate of [awsCode, code]) {
     if (candidate !== undefined && candidate in AWS_CODES) {
+      if (candidate === 'InvalidParameterValue' && ROUTE_GONE.test(message)) {
+        return { class: 'stale', code: candidate, httpStatus, message };
+      }
       return { class: AWS_CODES[candidate] ?? 'transient', code: candidate, httpStatus, message };
     }
   }
