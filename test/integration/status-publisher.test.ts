@@ -1,13 +1,14 @@
 /**
  * The status document in a real etcd: written whole while it is small, and within etcd's request
  * limit at 10,000 leases (the whole document would be refused, and the refusals would open the
- * client's circuit breaker, taking the lease watch down with it).
+ * client's circuit breaker, taking the lease watch down with it). Written only when its content
+ * changes, and at a bounded rate: etcd keeps every revision until compaction.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { MAX_STATUS_BYTES, StatusPublisher } from '../../src/status-publisher.js';
 import type { StatusDocument } from '../../src/telemetry.js';
-import { startEtcd, type EtcdServer } from '../helpers/etcd.js';
+import { startEtcd, waitFor, type EtcdServer } from '../helpers/etcd.js';
 
 let etcd: EtcdServer;
 beforeAll(async () => {
@@ -37,6 +38,21 @@ function documentWith(leases: number, unrouted: number, invalid = 0): StatusDocu
     invalidLeases: Array.from({ length: invalid }, (_, i) => ({ key: `/coreos.com/network/subnets/bad-${i}`, reason: 'not a subnet key' })),
     tables: [{ id: 'rtb-0123456789abcdef0', limit: 1000, capacity: 999, owned: 999, notOwnedCounted: 1 }],
   };
+}
+
+/** What a pass publishes when nothing changed: the same content, new pass times. */
+function idlePass(document: StatusDocument, pass: number): StatusDocument {
+  const startedAt = new Date(Date.parse('2026-11-22T00:00:00.000Z') + pass * 60_000);
+  return {
+    ...document,
+    lastPass: { startedAt: startedAt.toISOString(), durationMs: 1000 + pass, outcome: 'applied' },
+    lastSuccessAt: new Date(startedAt.getTime() + 1000 + pass).toISOString(),
+  };
+}
+
+async function modRevision(key: string): Promise<number> {
+  const response = await etcd.client.get(key).exec();
+  return Number(response.kvs[0]?.mod_revision ?? 0);
 }
 
 async function publishAndRead(key: string, document: StatusDocument): Promise<{ raw: string; parsed: Record<string, unknown> }> {
@@ -78,5 +94,61 @@ describe('status document in etcd', () => {
     expect(leases[0]?.subnet).toBe(document.leases[1_000]?.subnet); // the first unrouted one
     expect(leases.length + Number(parsed['leasesOmitted'])).toBe(40_000);
     expect((parsed['invalidLeases'] as unknown[]).length + Number(parsed['invalidLeasesOmitted'])).toBe(20_000);
+  });
+});
+
+describe('status document writes', () => {
+  it('10 idle passes add no etcd revision', async () => {
+    const key = '/routesync/idle/status';
+    const publisher = new StatusPublisher(etcd.client, key, createLogger('silent'));
+    const document = documentWith(20, 2, 1);
+    publisher.publish(idlePass(document, 0));
+    await publisher.flush();
+    const written = await modRevision(key);
+    expect(written).toBeGreaterThan(0);
+    const before = await etcd.currentRevision();
+    for (let pass = 1; pass <= 10; pass += 1) {
+      publisher.publish(idlePass(document, pass));
+      await publisher.flush();
+    }
+    expect(await etcd.currentRevision()).toBe(before);
+    expect(await modRevision(key)).toBe(written);
+
+    // A change of content is written, and its updatedAt moves with it.
+    const firstUpdatedAt = (JSON.parse((await etcd.client.get(key).string()) ?? '{}') as { updatedAt: string }).updatedAt;
+    publisher.publish(idlePass(documentWith(21, 2, 1), 11));
+    await publisher.flush();
+    expect(await modRevision(key)).toBeGreaterThan(written);
+    const stored = JSON.parse((await etcd.client.get(key).string()) ?? '{}') as { leases: unknown[]; updatedAt: string };
+    expect(stored.leases).toHaveLength(21);
+    expect(Date.parse(stored.updatedAt)).toBeGreaterThanOrEqual(Date.parse(firstUpdatedAt));
+  });
+
+  it('writes at most once per interval, the newest document winning, and flush() writes the pending one', async () => {
+    const key = '/routesync/bounded/status';
+    const publisher = new StatusPublisher(etcd.client, key, createLogger('silent'), undefined, { minIntervalMs: 3_600_000 });
+    publisher.publish(documentWith(1, 0));
+    await waitFor(async () => (await modRevision(key)) > 0, { message: 'the first document' });
+    const first = await modRevision(key);
+    for (let leases = 2; leases <= 6; leases += 1) publisher.publish(documentWith(leases, 0));
+    // Nothing more is written within the interval (a write would be visible as soon as it resolves).
+    await etcd.client.put('/routesync/bounded/barrier').value('x').exec();
+    expect(await modRevision(key)).toBe(first);
+    await publisher.flush();
+    const stored = JSON.parse((await etcd.client.get(key).string()) ?? '{}') as { leases: unknown[] };
+    expect(stored.leases).toHaveLength(6);
+    expect(await modRevision(key)).toBe((await etcd.currentRevision()));
+  });
+
+  it('writes the last change on its own once the interval has passed', async () => {
+    const key = '/routesync/eventually/status';
+    const publisher = new StatusPublisher(etcd.client, key, createLogger('silent'), undefined, { minIntervalMs: 200 });
+    publisher.publish(documentWith(1, 0));
+    publisher.publish(documentWith(2, 0));
+    publisher.publish(documentWith(3, 0));
+    await waitFor(async () => ((JSON.parse((await etcd.client.get(key).string()) ?? '{"leases":[]}') as { leases: unknown[] }).leases.length === 3), {
+      message: 'the newest document',
+    });
+    await publisher.flush();
   });
 });
