@@ -163,7 +163,20 @@ class AwsVpcProvider implements RouteProvider {
           ],
           MaxResults: ROUTE_TABLE_PAGE_SIZE,
         };
-    const found = await this.describeAllRouteTables(input, signal);
+    let found: SdkRouteTable[];
+    try {
+      found = await this.describeAllRouteTables(input, signal);
+    } catch (err) {
+      const code = classifyError(err).code;
+      // EC2 fails the whole call for an unknown or malformed id: the operator's flag is wrong.
+      if (byId && (code === 'InvalidRouteTableID.NotFound' || code === 'InvalidRouteTableID.Malformed')) {
+        throw new ConfigError(
+          `--route-table-id ${[...new Set(routeTableIds)].join(',')}: EC2 refused it (${code}: ${classifyError(err).message})`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
 
     let tables: SdkRouteTable[];
     if (byId) {

@@ -134,7 +134,10 @@ describe('listTables', () => {
     expect(wrongVpc).toBeInstanceOf(ConfigError);
 
     const unknown = await rejection(f.provider({ routeTableIds: ['rtb-0ffffffffffffffff'] }).listTables(signal));
-    expect(classifyError(unknown)).toMatchObject({ class: 'fatal', code: 'InvalidRouteTableID.NotFound', httpStatus: 400 });
+    // A configuration error that names the flag and the id (the CLI exits 2 with it).
+    expect(unknown).toBeInstanceOf(ConfigError);
+    expect((unknown as Error).message).toContain('--route-table-id rtb-0ffffffffffffffff');
+    expect((unknown as Error).message).toContain('InvalidRouteTableID.NotFound');
   });
 
   it('marks routes: ours are ownable; gateways, NAT, propagated, local are not; IPv6 and prefix lists are skipped', async () => {
