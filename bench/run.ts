@@ -2,7 +2,7 @@
  * `npm run bench`: routesync against the simulators with throttling on, next to two baselines
  * written from its peers' published algorithms, in one run. Prints a table and writes
  * bench/results.json (`{scenario, metric, value, unit, bound, ratio}` rows). Nothing is asserted:
- * these are measurements (DESIGN §9).
+ * these are measurements, and wall-clock time depends on the machine.
  *
  * Cloud time vs wall time: the simulators run `BENCH_TIME_SCALE` (default 20) times faster than
  * the cloud — token buckets refill and cloud latencies pass that much faster, and routesync and the
@@ -37,7 +37,7 @@ const ONLY = (process.env['BENCH_ONLY'] ?? '').split(',').map((s) => s.trim()).f
 const OUT = process.env['BENCH_OUT'] ?? join(ROOT, 'bench', 'results.json');
 /** The reads a resync makes; issue #5 allows one of each per resync interval, whatever the number of leases. */
 const READ_ACTIONS = ['DescribeRouteTables', 'DescribeNetworkInterfaces'];
-/** AWS: a CreateRoute bucket of 50, refilled with 5 a second (DESIGN §6). */
+/** AWS: a CreateRoute bucket of 50, refilled with 5 a second (EC2's published request-rate limit). */
 const BURST = 50;
 const REFILL_PER_S = 5;
 

@@ -1,5 +1,5 @@
 /**
- * One token bucket per API action (DESIGN §6: the cloud throttles each action on its own), shared
+ * One token bucket per API action (the cloud throttles each action on its own), shared
  * by every table and every pass: the provider owns one Pacer for its lifetime.
  */
 import type { PacedOutcome, PacerPermit, RateLimit, RequestPacer } from '../../providers/provider.js';

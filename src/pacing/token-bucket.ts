@@ -1,5 +1,5 @@
 /**
- * A client-side token bucket that mirrors a cloud's server-side one (DESIGN §6: AWS refills each
+ * A client-side token bucket that mirrors a cloud's server-side one (docs/architecture.md, 'AWS facts': AWS refills each
  * action's bucket once a second), so that routesync sends at the cloud's rate without being refused.
  *
  * The client cannot see the server's bucket — neither its level nor when it refills — only its own

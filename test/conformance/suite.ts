@@ -1,5 +1,5 @@
 /**
- * The provider conformance suite (DESIGN §2.4): the core end-to-end scenarios, written once against
+ * The provider conformance suite (one set of scenarios, so every provider behaves alike): the core end-to-end scenarios, written once against
  * the RouteProvider interface and the Reconciler with a static lease view, and run for every
  * provider through a harness that knows how to build that provider's world and read it back.
  *

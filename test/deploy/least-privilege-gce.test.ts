@@ -1,7 +1,7 @@
 /**
  * Proof of least privilege on GCE (issue 6): routesync, run for real (the built CLI, a real etcd,
  * the GCE simulator) through creating, replacing (delete then insert) and deleting routes, an
- * instance without canIpForward and a vanished instance, makes only the API calls of DESIGN §7, in
+ * instance without canIpForward and a vanished instance, makes only the GCE API calls it is known to make, in
  * its project; their permissions are all in iam/gce-role.yaml, and every permission there is used.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,7 +88,7 @@ describe('GCE: the custom role grants every permission the calls routesync makes
     expect(observed.every((o) => o.call.fault === undefined)).toBe(true);
   });
 
-  it('every call is one of DESIGN §7, in the bound project, and needs only permissions the role grants', () => {
+  it('every call is one routesync is known to make, in the bound project, and needs only permissions the role grants', () => {
     const project = sim.world.project;
     const unmapped = observed.filter((o) => GCE_CALL_PERMISSIONS[o.call.method] === undefined).map((o) => `${o.call.method} ${o.call.path}`);
     expect(unmapped).toEqual([]);

@@ -1,6 +1,6 @@
 /**
  * Proof of least privilege (issue 6):
- *  - iam/aws-policy.json and iam/gce-role.yaml hold exactly what DESIGN §6/§7 name;
+ *  - iam/aws-policy.json and iam/gce-role.yaml hold exactly what routesync calls (docs/architecture.md);
  *  - the Terraform modules parse offline, are typed, described and pinned, and render THOSE files
  *    (templatefile / yamldecode of the same path), not copies;
  *  - routesync, run for real (the built CLI, a real etcd, the EC2 simulator) through every code path
@@ -59,7 +59,7 @@ describe('iam/: the policy documents', () => {
     expect([...templatePlaceholders(policyTemplate)].sort()).toEqual([...TEMPLATE_VARS].sort());
   });
 
-  it('allows exactly the six EC2 actions of DESIGN §6, spelled out (no wildcards), each once', () => {
+  it('allows exactly the six EC2 actions routesync calls, spelled out (no wildcards), each once', () => {
     const policy = JSON.parse(policyTemplate) as IamPolicy;
     const actions = policy.Statement.flatMap((s) => flat(s.Action));
     expect(actions.every((a) => !/[*?]/.test(a))).toBe(true);
@@ -114,7 +114,7 @@ describe('iam/: the policy documents', () => {
     expect(bad.stderr).toContain('--vpc-id');
   });
 
-  it('gce-role.yaml has exactly the permissions of DESIGN §7: one per API call routesync makes', () => {
+  it('gce-role.yaml has exactly the permissions routesync needs: one per API call it makes', () => {
     const role = parseYaml(readText('iam', 'gce-role.yaml')) as { title?: string; description?: string; stage?: string; includedPermissions?: string[] };
     expect(role.title).toBeTruthy();
     expect(role.description).toBeTruthy();

@@ -43,13 +43,13 @@ export function isObject(value: unknown): value is JsonObject {
 }
 
 // ---------------------------------------------------------------------------------------------
-// What routesync calls (DESIGN §6, §7)
+// What routesync calls (docs/architecture.md, 'AWS facts' and 'GCE facts')
 
-/** DESIGN §6: the EC2 API calls routesync makes, and nothing else. */
+/** The EC2 API calls routesync makes, and nothing else. */
 export const EC2_ACTIONS = ['DescribeRouteTables', 'DescribeNetworkInterfaces', 'CreateRoute', 'ReplaceRoute', 'DeleteRoute', 'ModifyNetworkInterfaceAttribute'];
 
 /**
- * DESIGN §7: each GCE API call routesync makes and the permissions it needs. The custom role must
+ * Each GCE API call routesync makes and the permissions it needs. The custom role must
  * be exactly the union.
  */
 export const GCE_CALL_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {

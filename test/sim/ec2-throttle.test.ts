@@ -1,5 +1,5 @@
 /**
- * The EC2 simulator's token buckets (DESIGN §6), through the real SDK on a fake clock: one bucket
+ * The EC2 simulator's token buckets (EC2's per-action request-rate limits), through the real SDK on a fake clock: one bucket
  * per action for the whole account — shared by every route table and every client — refilled on a
  * whole-second grid from the world's start. Counts and order only.
  */

@@ -184,7 +184,7 @@ interface Run {
 }
 
 /**
- * A client bucket mirroring the server's (DESIGN §6's mutating bucket), calls made by `concurrency`
+ * A client bucket mirroring the server's (EC2's mutating bucket: 50, +5/s), calls made by `concurrency`
  * workers, each call reaching the server's bucket (the EC2 simulator's) `up` ms after its permit and
  * reporting `down` ms later. Throttled calls are retried, through the bucket.
  */
