@@ -1,5 +1,5 @@
 /**
- * The lease source: a complete, fresh view of flannel's state in etcd (DESIGN §4).
+ * The lease source: a complete, fresh view of flannel's state in etcd (docs/architecture.md, 'flannel and etcd facts').
  *
  * Reading: list `<prefix>/subnets/` (paged, every page at the revision of the first), then read
  * `<prefix>/config` at that same revision, so the view is one consistent revision. Then watch all
@@ -30,13 +30,13 @@ import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, ret
 import { ConfigError } from '../errors.js';
 import {
   DEFAULT_PREFIX,
-  buildLeaseSnapshot,
   configFromText,
   configKey,
   normalizePrefix,
   subnetsPrefix,
   type RawKeyValue,
 } from './flannel.js';
+import { LeaseIndex } from './lease-index.js';
 import type { LeaseSnapshot } from './types.js';
 
 /** The part of a pino logger the source uses. */
@@ -67,6 +67,8 @@ export interface LeaseSourceStatus {
   /** Date.now() of the last time the view became fresh / stale. */
   readonly freshSince: number | null;
   readonly staleSince: number | null;
+  /** Keys under `subnets/` parsed and validated since start (one per key per listing, event or config change). */
+  readonly keysParsed: number;
 }
 
 export interface EtcdTlsFiles {
@@ -280,19 +282,16 @@ export class EtcdLeaseSource {
   private controller: AbortController | null = null;
   private running: Promise<void> | null = null;
 
-  private subnets = new Map<string, RawKeyValue>();
+  private readonly index: LeaseIndex;
   private config: RawKeyValue | null = null;
   private revision = 0;
   private listed = false;
   private fresh = false;
-  private current: LeaseSnapshot | null = null;
   private listings = 0;
   private lastError: string | null = null;
   private freshSince: number | null = null;
   private staleSince: number | null = null;
 
-  /** key → signature of what was last logged about it, so a bad lease is logged once per change. */
-  private readonly loggedInvalid = new Map<string, string>();
   private loggedConfig: string | null = null;
 
   constructor(options: EtcdLeaseSourceOptions) {
@@ -310,6 +309,9 @@ export class EtcdLeaseSource {
     this.pageSize = Math.max(1, options.pageSize ?? 1000);
     this.watchConnectTimeoutMs = options.watchConnectTimeoutMs ?? 10_000;
     this.beforeWatch = options.beforeWatch;
+    this.index = new LeaseIndex(this.prefix, bad => {
+      this.logger.warn({ key: bad.key, ...(bad.subnet === undefined ? {} : { subnet: bad.subnet }), reason: bad.reason }, 'skipping invalid flannel lease');
+    });
   }
 
   /** Starts listing and watching in the background; `signal` (or `stop()`) ends it. Call once. */
@@ -337,7 +339,7 @@ export class EtcdLeaseSource {
 
   /** The current view, or null while it is not complete and fresh. */
   snapshot(): LeaseSnapshot | null {
-    return this.fresh ? this.current : null;
+    return this.fresh ? this.index.snapshot() : null;
   }
 
   isFresh(): boolean {
@@ -352,6 +354,7 @@ export class EtcdLeaseSource {
       lastError: this.lastError,
       freshSince: this.freshSince,
       staleSince: this.staleSince,
+      keysParsed: this.index.keysParsed,
     };
   }
 
@@ -487,13 +490,13 @@ export class EtcdLeaseSource {
 
   /** Swaps a complete listing in. It becomes visible (fresh) once its watch is acknowledged. */
   private install(listing: Listing): void {
-    this.subnets = listing.subnets;
     this.config = listing.config;
     this.revision = listing.revision;
     this.listed = true;
     this.listings++;
     this.lastError = null;
-    this.rebuild();
+    this.index.revision = listing.revision;
+    this.index.reset(listing.subnets.values(), this.parseConfig());
   }
 
   /** The watch following a listing is live: the view is complete and will be kept current. */
@@ -505,8 +508,8 @@ export class EtcdLeaseSource {
     this.logger.info(
       {
         revision: this.revision,
-        leases: this.current?.leases.length ?? 0,
-        invalid: this.current?.invalid.length ?? 0,
+        leases: this.index.validCount,
+        invalid: this.index.invalidCount,
         listing: this.listings,
       },
       'flannel lease view is fresh (listed and watching)',
@@ -533,49 +536,22 @@ export class EtcdLeaseSource {
     }
   }
 
-  /** Rebuilds the snapshot from the raw state and logs what changed about bad leases and config. */
-  private rebuild(): void {
-    const snapshot = buildLeaseSnapshot({
-      prefix: this.prefix,
-      revision: this.revision,
-      configText: this.config?.value ?? null,
-      kvs: this.subnets.values(),
-    });
-    this.current = snapshot;
-    this.logConfig();
-
-    if (snapshot.config === null) {
-      // One line for the config, not one per lease: they are all unvalidated for the same reason.
-      this.loggedInvalid.clear();
-      return;
-    }
-    const seen = new Set<string>();
-    for (const bad of snapshot.invalid) {
-      seen.add(bad.key);
-      const signature = `${this.subnets.get(bad.key)?.modRevision ?? ''}|${bad.reason}`;
-      if (this.loggedInvalid.get(bad.key) === signature) continue;
-      this.loggedInvalid.set(bad.key, signature);
-      this.logger.warn({ key: bad.key, ...(bad.subnet === undefined ? {} : { subnet: bad.subnet }), reason: bad.reason }, 'skipping invalid flannel lease');
-    }
-    for (const key of [...this.loggedInvalid.keys()]) {
-      if (!seen.has(key)) this.loggedInvalid.delete(key);
-    }
-  }
-
-  private logConfig(): void {
+  /** Parses the config and logs it when it changed. */
+  private parseConfig(): ReturnType<typeof configFromText> {
     const parsed = configFromText(this.config?.value ?? null, this.prefix);
     const signature = `${this.config?.modRevision ?? 'none'}|${'error' in parsed ? parsed.error : JSON.stringify(parsed.config)}`;
-    if (signature === this.loggedConfig) return;
+    if (signature === this.loggedConfig) return parsed;
     this.loggedConfig = signature;
     if ('error' in parsed) {
       this.logger.error(
-        { key: configKey(this.prefix), err: parsed.error, leaseKeys: this.subnets.size },
+        { key: configKey(this.prefix), err: parsed.error, leaseKeys: this.index.size },
         'flannel network config is unusable: no lease can be validated or routed',
       );
-      return;
+      return parsed;
     }
     this.logger.info({ key: configKey(this.prefix), ...parsed.config }, 'flannel network config');
     for (const warning of parsed.warnings) this.logger.warn({ key: configKey(this.prefix) }, warning);
+    return parsed;
   }
 
   /** Watches `<prefix>/` from `startRevision` until it ends; applies events as they come. */
@@ -650,16 +626,21 @@ export class EtcdLeaseSource {
   private apply(response: IWatchResponse, configName: string, subnetPrefix: string): void {
     const changes: LeaseSourceChange[] = [];
     let revision = this.revision;
+    // A new config first (the last one in the response wins), so the leases are validated against it.
+    const configEvent = response.events.findLast(event => event.kv.key.toString('utf8') === configName);
+    if (configEvent !== undefined) {
+      this.config = configEvent.type === 'Delete' ? null : toRaw(configEvent.kv);
+      this.index.setConfig(this.parseConfig());
+    }
     for (const event of response.events) {
       const raw = toRaw(event.kv);
       revision = Math.max(revision, raw.modRevision as number);
       const type = event.type === 'Delete' ? 'delete' : 'put';
       if (raw.key === configName) {
-        this.config = type === 'put' ? raw : null;
         changes.push({ type, kind: 'config', key: raw.key, revision: raw.modRevision as number });
       } else if (raw.key.startsWith(subnetPrefix)) {
-        if (type === 'put') this.subnets.set(raw.key, raw);
-        else this.subnets.delete(raw.key);
+        if (type === 'put') this.index.put(raw);
+        else this.index.delete(raw.key);
         changes.push({ type, kind: 'lease', key: raw.key, revision: raw.modRevision as number });
       }
     }
@@ -668,11 +649,7 @@ export class EtcdLeaseSource {
       revision = Math.max(revision, Number(response.header.revision));
     }
     this.revision = revision;
-    if (changes.length === 0) {
-      if (this.current !== null && this.current.revision !== revision) this.current = { ...this.current, revision };
-      return;
-    }
-    this.rebuild();
+    this.index.revision = revision;
     for (const change of changes) {
       if (change.type === 'put' || change.type === 'delete') {
         this.logger.debug({ key: change.key, revision: change.revision }, `flannel ${change.kind} ${change.type}`);

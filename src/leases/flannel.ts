@@ -1,5 +1,5 @@
 /**
- * Pure parsing and validation of flannel's state in etcd (DESIGN §4): the network config at
+ * Pure parsing and validation of flannel's state in etcd (docs/architecture.md, 'flannel and etcd facts'): the network config at
  * `<prefix>/config`, lease keys `<prefix>/subnets/<a.b.c.d>-<len>[&<ipv6>-<len6>]` and lease
  * values `{"PublicIP":"…"}`. No I/O: the etcd lease source feeds raw key/values in and gets a
  * {@link LeaseSnapshot} out. Nothing here throws on any input.
@@ -380,9 +380,67 @@ export function configFromText(
   return parseNetworkConfig(source);
 }
 
-interface Candidate {
+/** A valid lease with its parsed subnet, before duplicates are resolved. */
+export interface LeaseCandidate {
   readonly lease: Lease;
   readonly cidr: Ipv4Cidr;
+}
+
+/** What one key under `subnets/` is on its own: skipped, invalid, or a candidate lease. */
+export type ParsedLeaseKv = { readonly skip: true } | { readonly invalid: InvalidLease } | { readonly candidate: LeaseCandidate };
+
+/**
+ * Interprets one key/value against the parsed config (`config` null: it is missing or unusable,
+ * and `configError` says why). Duplicates are not known here: they depend on the other keys.
+ */
+export function parseLeaseKv(kv: RawKeyValue, prefix: string, config: NetworkConfig | null, configError?: string): ParsedLeaseKv {
+  const key = kv.key;
+  const parsedKey = parseLeaseKey(key, prefix);
+  if ('skip' in parsedKey) return { skip: true };
+  if ('error' in parsedKey) return { invalid: { key, reason: parsedKey.error } };
+  const subnet = parsedKey.subnet;
+  if (config === null) return { invalid: { key, subnet, reason: `not validated: ${configError ?? 'no network config'}` } };
+  const subnetProblem = validateLease(subnet, config);
+  if (subnetProblem !== undefined) return { invalid: { key, subnet, reason: subnetProblem } };
+  const valueText = typeof kv.value === 'string' ? kv.value : kv.value.length > MAX_VALUE_BYTES ? null : text(kv.value);
+  const parsedValue =
+    valueText === null ? { error: `lease value is larger than ${MAX_VALUE_BYTES} bytes` } : parseLeaseValue(valueText);
+  if ('error' in parsedValue) return { invalid: { key, subnet, reason: parsedValue.error } };
+  return {
+    candidate: {
+      cidr: parseCidr(subnet),
+      lease: {
+        key,
+        subnet,
+        nodeIp: parsedValue.publicIp,
+        createRevision: revisionNumber(kv.createRevision),
+        modRevision: revisionNumber(kv.modRevision),
+        reservation: isReservation(kv.lease),
+      },
+    },
+  };
+}
+
+/** Older first (lower create_revision), then by subnet, then by key: the order of a snapshot's leases. */
+export function compareCandidates(a: LeaseCandidate, b: LeaseCandidate): number {
+  return (
+    a.lease.createRevision - b.lease.createRevision ||
+    compareCidrs(a.cidr, b.cidr) ||
+    (a.lease.key < b.lease.key ? -1 : a.lease.key > b.lease.key ? 1 : 0)
+  );
+}
+
+/** The invalid entry of a key that lost its subnet to an older one. */
+export function duplicateLease(lease: Lease, holder: Lease): InvalidLease {
+  // No `subnet` here: the subnet has a valid lease, its route must not be "left alone".
+  return {
+    key: lease.key,
+    reason: `duplicate lease for ${lease.subnet}: the older key ${holder.key} (node ${holder.nodeIp}) is used`,
+  };
+}
+
+export function compareInvalid(a: InvalidLease, b: InvalidLease): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
 /**
@@ -396,68 +454,27 @@ export function buildLeaseSnapshot(input: SnapshotInput): LeaseSnapshot {
   const config = 'config' in parsedConfig ? parsedConfig.config : null;
   const configError = 'error' in parsedConfig ? parsedConfig.error : undefined;
 
-  const candidates: Candidate[] = [];
+  const candidates: LeaseCandidate[] = [];
   const invalid: InvalidLease[] = [];
   for (const kv of input.kvs) {
-    const key = kv.key;
-    const parsedKey = parseLeaseKey(key, input.prefix);
-    if ('skip' in parsedKey) continue;
-    if ('error' in parsedKey) {
-      invalid.push({ key, reason: parsedKey.error });
-      continue;
-    }
-    const subnet = parsedKey.subnet;
-    if (config === null) {
-      invalid.push({ key, subnet, reason: `not validated: ${configError ?? 'no network config'}` });
-      continue;
-    }
-    const subnetProblem = validateLease(subnet, config);
-    if (subnetProblem !== undefined) {
-      invalid.push({ key, subnet, reason: subnetProblem });
-      continue;
-    }
-    const valueText = typeof kv.value === 'string' ? kv.value : kv.value.length > MAX_VALUE_BYTES ? null : text(kv.value);
-    const parsedValue =
-      valueText === null ? { error: `lease value is larger than ${MAX_VALUE_BYTES} bytes` } : parseLeaseValue(valueText);
-    if ('error' in parsedValue) {
-      invalid.push({ key, subnet, reason: parsedValue.error });
-      continue;
-    }
-    candidates.push({
-      cidr: parseCidr(subnet),
-      lease: {
-        key,
-        subnet,
-        nodeIp: parsedValue.publicIp,
-        createRevision: revisionNumber(kv.createRevision),
-        modRevision: revisionNumber(kv.modRevision),
-        reservation: isReservation(kv.lease),
-      },
-    });
+    const parsed = parseLeaseKv(kv, input.prefix, config, configError);
+    if ('invalid' in parsed) invalid.push(parsed.invalid);
+    else if ('candidate' in parsed) candidates.push(parsed.candidate);
   }
 
-  candidates.sort(
-    (a, b) =>
-      a.lease.createRevision - b.lease.createRevision ||
-      compareCidrs(a.cidr, b.cidr) ||
-      (a.lease.key < b.lease.key ? -1 : a.lease.key > b.lease.key ? 1 : 0),
-  );
+  candidates.sort(compareCandidates);
   const bySubnet = new Map<string, Lease>();
   const leases: Lease[] = [];
   for (const { lease } of candidates) {
     const holder = bySubnet.get(lease.subnet);
     if (holder !== undefined) {
-      // No `subnet` here: the subnet has a valid lease, its route must not be "left alone".
-      invalid.push({
-        key: lease.key,
-        reason: `duplicate lease for ${lease.subnet}: the older key ${holder.key} (node ${holder.nodeIp}) is used`,
-      });
+      invalid.push(duplicateLease(lease, holder));
       continue;
     }
     bySubnet.set(lease.subnet, lease);
     leases.push(lease);
   }
-  invalid.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  invalid.sort(compareInvalid);
 
   return {
     revision: input.revision,

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { EtcdLeaseSource, createEtcdClient, type LeaseSourceChange, type LeaseSourceLogger } from '../../src/leases/etcd-source.js';
+import { buildLeaseSnapshot, subnetsPrefix, type RawKeyValue } from '../../src/leases/flannel.js';
 import type { LeaseSnapshot } from '../../src/leases/types.js';
 import {
   deleteLease,
@@ -290,6 +291,60 @@ describe('EtcdLeaseSource against a real etcd', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('applies a mass join one event at a time: lease parses grow with the events, not events × leases', async () => {
+    const prefix = newPrefix();
+    const leases = 2_000;
+    const events = 300;
+    const subnet = (i: number): string => `10.${Math.floor(i / 256)}.${i % 256}.0/24`;
+    await putNetworkConfig(etcd.client, prefix, { Network: '10.0.0.0/8', Backend: { Type: 'alloc' } });
+    for (let first = 0; first < leases; first += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, j) => etcd.client.put(`${prefix}/subnets/${subnet(first + j).replace('/', '-')}`).value(leaseValue(`172.16.0.${j}`)).exec()),
+      );
+    }
+    const source = track(new EtcdLeaseSource({ client: etcd.client, prefix, retry: FAST_RETRY }));
+    const seen = new Map<string, () => void>();
+    source.onChange(change => {
+      if (change.type !== 'listed' && change.type !== 'stale') seen.get(change.key)?.();
+    });
+    source.start();
+    expect((await source.waitUntilFresh(fresh())).leases).toHaveLength(leases);
+    const afterListing = source.status().keysParsed;
+    expect(afterListing).toBeGreaterThanOrEqual(leases);
+
+    // Each write is awaited as its own watch event: joins, renewals, leaves, a bad lease and a duplicate.
+    const write = async (key: string, op: () => Promise<unknown>): Promise<void> => {
+      const arrived = new Promise<void>(resolve => seen.set(key, resolve));
+      await op();
+      await arrived;
+    };
+    const keyOf = (name: string): string => `${prefix}/subnets/${name}`;
+    for (let i = 0; i < events; i += 1) {
+      const name = i % 10 === 7 ? subnet(i).replace('/', '-') : subnet(leases + i).replace('/', '-');
+      if (i % 10 === 3) await write(keyOf(subnet(i).replace('/', '-')), () => etcd.client.delete().key(keyOf(subnet(i).replace('/', '-'))).exec());
+      else if (i === 11) await write(keyOf(`${name}`), () => etcd.client.put(keyOf(name)).value('{"PublicIP":"nope"}').exec());
+      else if (i === 12) await write(keyOf(`${subnet(20).replace('/', '-')}&fc00::-64`), () => etcd.client.put(keyOf(`${subnet(20).replace('/', '-')}&fc00::-64`)).value(leaseValue('172.17.0.1')).exec());
+      else await write(keyOf(name), () => etcd.client.put(keyOf(name)).value(leaseValue(`172.17.${i % 256}.1`)).exec());
+    }
+    const snap = source.snapshot();
+    expect(snap).not.toBeNull();
+    const parsedForEvents = source.status().keysParsed - afterListing;
+    expect(parsedForEvents).toBeLessThanOrEqual(4 * events);
+
+    // The same view as a fresh listing at that revision.
+    const listing = await etcd.client.getAll().prefix(subnetsPrefix(prefix)).revision(snap?.revision ?? 0).exec();
+    const config = await etcd.client.get(`${prefix}/config`).revision(snap?.revision ?? 0).string();
+    const kvs: RawKeyValue[] = listing.kvs.map(kv => ({
+      key: kv.key.toString(),
+      value: kv.value,
+      createRevision: kv.create_revision,
+      modRevision: kv.mod_revision,
+      lease: kv.lease,
+    }));
+    expect(snap).toEqual(buildLeaseSnapshot({ prefix, revision: snap?.revision ?? 0, configText: config, kvs }));
+    expect(snap?.invalid.map(i => i.reason)).toEqual([expect.stringMatching(/duplicate lease/), expect.stringMatching(/not an IPv4/)]);
   });
 
   it('stop() leaves a passed-in client open, and an aborted signal stops it', async () => {
