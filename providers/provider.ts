@@ -76,9 +76,10 @@ export type Change =
 /**
  * no-lease: the lease is gone; blackhole: the route leads nowhere and no lease can use it;
  * node-not-found: the lease's node is gone (flannel keeps leases 24 h); duplicate: a second owned
- * route for one destination.
+ * route for one destination; forwarding-disabled: the lease's node cannot forward, and the route
+ * still points at another target (the previous node).
  */
-export type DeleteReason = 'no-lease' | 'blackhole' | 'node-not-found' | 'duplicate';
+export type DeleteReason = 'no-lease' | 'blackhole' | 'node-not-found' | 'duplicate' | 'forwarding-disabled';
 
 /**
  * One API action's request-rate limit as the cloud enforces it: a token bucket of `capacity` tokens

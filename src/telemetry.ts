@@ -18,9 +18,21 @@ export interface StatusDocument {
     readonly durationMs: number;
     readonly outcome: string;
     readonly reason?: string;
+    /** Valid leases in the etcd snapshot, also when no plan was made (the cloud read failed). */
+    readonly validLeases?: number;
   } | null;
   readonly lastSuccessAt: string | null;
-  readonly leases: ReadonlyArray<{ subnet: string; nodeIp: string; state: string; reason?: string; detail?: string; target?: string }>;
+  readonly leases: ReadonlyArray<{
+    subnet: string;
+    nodeIp: string;
+    state: string;
+    reason?: string;
+    detail?: string;
+    target?: string;
+    /** A partial lease: the tables that route it, and those that do not. */
+    routedIn?: readonly string[];
+    missingIn?: readonly string[];
+  }>;
   readonly invalidLeases: ReadonlyArray<{ key: string; reason: string }>;
   readonly tables: ReadonlyArray<{ id: string; limit: number; capacity: number; owned: number; notOwnedCounted: number }>;
 }
@@ -83,7 +95,7 @@ export class Telemetry {
     if (report.outcome === 'skipped' || report.outcome === 'failed') return;
     this.leasesByState.reset();
     this.unrouted.reset();
-    for (const state of ['routed', 'pending', 'unrouted', 'conflict', 'error']) this.leasesByState.set({ state }, 0);
+    for (const state of ['routed', 'pending', 'partial', 'unrouted', 'conflict', 'error']) this.leasesByState.set({ state }, 0);
     for (const lease of report.leases) {
       this.leasesByState.inc({ state: lease.state });
       if (lease.state === 'unrouted' && lease.reason !== undefined) this.unrouted.inc({ reason: lease.reason });
@@ -147,6 +159,7 @@ export class Telemetry {
               durationMs: report.durationMs,
               outcome: report.outcome,
               ...(report.reason !== undefined ? { reason: report.reason } : {}),
+              ...(report.validLeases !== undefined ? { validLeases: report.validLeases } : {}),
             },
       lastSuccessAt: this.lastSuccess?.toISOString() ?? null,
       leases: (report?.leases ?? []).map((l) => ({
@@ -156,6 +169,8 @@ export class Telemetry {
         ...(l.reason !== undefined ? { reason: l.reason } : {}),
         ...(l.detail !== undefined ? { detail: l.detail } : {}),
         ...(l.target !== undefined ? { target: l.target } : {}),
+        ...(l.routedIn !== undefined ? { routedIn: l.routedIn } : {}),
+        ...(l.missingIn !== undefined ? { missingIn: l.missingIn } : {}),
       })),
       invalidLeases: (report?.invalid ?? []).map((i) => ({ key: i.key, reason: i.reason })),
       tables: (report?.tables ?? []).map((t) => ({ id: t.id, limit: t.limit, capacity: t.capacity, owned: t.ownedAfter, notOwnedCounted: t.foreignCounted })),

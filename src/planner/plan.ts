@@ -36,9 +36,14 @@ export interface PlanInput {
   readonly policy: PlanPolicy;
 }
 
-export type LeaseState = 'routed' | 'pending' | 'unrouted' | 'conflict' | 'error';
+/** `partial`: routed in some managed tables and not in others (see routedIn / missingIn). */
+export type LeaseState = 'routed' | 'pending' | 'partial' | 'unrouted' | 'conflict' | 'error';
 
-export type UnroutedReason = 'route-limit' | 'node-not-found' | 'forwarding-disabled' | 'lookup-failed' | 'conflict';
+/**
+ * node-stopped: the node's instance is stopped, so its route is a blackhole to the lease's own
+ * target; the route is kept and turns active again when the instance starts.
+ */
+export type UnroutedReason = 'route-limit' | 'node-not-found' | 'node-stopped' | 'forwarding-disabled' | 'lookup-failed' | 'conflict';
 
 export interface LeaseOutcome {
   readonly subnet: string;
@@ -50,6 +55,9 @@ export interface LeaseOutcome {
   readonly detail?: string;
   /** The route target when the node resolved. */
   readonly target?: string;
+  /** For a partial lease: the tables that route it (or are about to), and those that do not. */
+  readonly routedIn?: readonly string[];
+  readonly missingIn?: readonly string[];
 }
 
 export interface TableOutcome {
@@ -68,11 +76,26 @@ export interface TableOutcome {
   readonly deferredDeletes: number;
 }
 
+/**
+ * What apply needs to keep a table within its limit whatever becomes of the deletes: a create may
+ * be sent only while countedBefore − successful deletes of counted routes + creates sent ≤ limit.
+ */
+export interface TableBudget {
+  readonly table: string;
+  readonly limit: number;
+  /** Routes that count toward the limit before the pass, owned or not. */
+  readonly countedBefore: number;
+  /** Planned deletes of routes that do not count toward the limit (they free no room). */
+  readonly uncountedDeletes: readonly string[];
+}
+
 export interface Plan {
   /** Forwarding fixes first, then replaces, deletes (freeing capacity), and creates. */
   readonly changes: readonly Change[];
   readonly leases: readonly LeaseOutcome[];
   readonly tables: readonly TableOutcome[];
+  /** One per table, in the order of `tables`. */
+  readonly budgets: readonly TableBudget[];
   readonly warnings: readonly string[];
 }
 
@@ -84,6 +107,12 @@ interface LeaseVerdicts {
   readonly conflicts: Array<{ readonly table: string; readonly via: string }>;
   /** Tables with no room left for the lease. */
   readonly full: string[];
+  /** Tables that hold a correct route for the lease, or get a create or replace for it. */
+  readonly routedIn: string[];
+  /** Tables whose route for the lease is a blackhole to its own target: the instance is stopped. */
+  readonly stopped: string[];
+  /** Tables without a route for a stopped lease: none is created until the instance runs. */
+  readonly waiting: string[];
 }
 
 interface DeleteCandidate {
@@ -95,7 +124,8 @@ const DELETE_PRIORITY: Readonly<Record<DeleteReason, number>> = {
   duplicate: 0,
   blackhole: 1,
   'node-not-found': 2,
-  'no-lease': 3,
+  'forwarding-disabled': 3,
+  'no-lease': 4,
 };
 
 /** Older leases first (lower create_revision), then lower subnet. */
@@ -151,16 +181,30 @@ export function plan(input: PlanInput): Plan {
     );
   }
 
+  // A blackhole route to the very target the lease resolves to: its instance is stopped (the ENI
+  // stays attached with the same id); replacing it would change nothing.
+  const stoppedSubnets = new Set<string>();
+  for (const table of input.tables) {
+    for (const route of table.routes) {
+      if (!route.blackhole || !isOwned(route)) continue;
+      const resolution = leaseBySubnet.get(route.destination)?.resolution;
+      if (resolution?.status === 'found' && resolution.forwarding !== 'disabled' && resolution.target === route.target) {
+        stoppedSubnets.add(route.destination);
+      }
+    }
+  }
+
   const forwardingFixes: Change[] = [];
   const replaces: Change[] = [];
   const deletes: Change[] = [];
   const creates: Change[] = [];
   const tableOutcomes: TableOutcome[] = [];
+  const budgets: TableBudget[] = [];
   const verdicts = new Map<string, LeaseVerdicts>();
   const verdictOf = (subnet: string): LeaseVerdicts => {
     let verdict = verdicts.get(subnet);
     if (verdict === undefined) {
-      verdict = { changing: false, conflicts: [], full: [] };
+      verdict = { changing: false, conflicts: [], full: [], routedIn: [], stopped: [], waiting: [] };
       verdicts.set(subnet, verdict);
     }
     return verdict;
@@ -170,7 +214,9 @@ export function plan(input: PlanInput): Plan {
     const owned: ActualRoute[] = [];
     const foreignByDestination = new Map<string, ActualRoute>();
     let foreignCounted = 0;
+    let countedBefore = 0;
     for (const route of table.routes) {
+      if (route.countsTowardLimit) countedBefore += 1;
       if (isOwned(route)) {
         owned.push(route);
       } else {
@@ -205,9 +251,16 @@ export function plan(input: PlanInput): Plan {
           kept.push(route);
           break;
         case 'found':
-          kept.push(route);
           if (resolution.forwarding === 'disabled') {
-            // Left as it is: the lease is reported as unable to forward.
+            // The lease is reported as unable to forward; a route to another target (the previous
+            // node) is wrong for it, one to its own target can stay.
+            if (route.target !== resolution.target) deleteCandidates.push({ route, reason: 'forwarding-disabled' });
+            else kept.push(route);
+            break;
+          }
+          kept.push(route);
+          if (route.blackhole && route.target === resolution.target) {
+            verdictOf(route.destination).stopped.push(table.id);
           } else if (route.blackhole || route.target !== resolution.target) {
             replaces.push({
               kind: 'replace',
@@ -219,6 +272,9 @@ export function plan(input: PlanInput): Plan {
             });
             replaceCount += 1;
             verdictOf(route.destination).changing = true;
+            verdictOf(route.destination).routedIn.push(table.id);
+          } else {
+            verdictOf(route.destination).routedIn.push(table.id);
           }
           break;
       }
@@ -232,6 +288,12 @@ export function plan(input: PlanInput): Plan {
     const allowedDeletes = holdAllDeletes ? 0 : deleteCap(input.policy.maxDeletesPerPass, owned.length);
     const planned = deleteCandidates.slice(0, allowedDeletes);
     const deferred = deleteCandidates.length - planned.length;
+    budgets.push({
+      table: table.id,
+      limit: table.limit,
+      countedBefore,
+      uncountedDeletes: planned.filter(({ route }) => !route.countsTowardLimit).map(({ route }) => route.destination),
+    });
     for (const { route, reason } of planned) {
       deletes.push({
         kind: 'delete',
@@ -255,6 +317,11 @@ export function plan(input: PlanInput): Plan {
         verdictOf(subnet).conflicts.push({ table: table.id, via: foreign.via });
         continue;
       }
+      if (stoppedSubnets.has(subnet)) {
+        // A route to a stopped instance would be a blackhole taking the place of a waiting lease.
+        verdictOf(subnet).waiting.push(table.id);
+        continue;
+      }
       if (free <= 0) {
         verdictOf(subnet).full.push(table.id);
         continue;
@@ -263,6 +330,7 @@ export function plan(input: PlanInput): Plan {
       createCount += 1;
       creates.push({ kind: 'create', table: table.id, destination: subnet, target: resolution.target, nodeIp: parsed.lease.nodeIp });
       verdictOf(subnet).changing = true;
+      verdictOf(subnet).routedIn.push(table.id);
     }
 
     tableOutcomes.push({
@@ -284,16 +352,12 @@ export function plan(input: PlanInput): Plan {
   const leaseOutcomes: LeaseOutcome[] = [];
   const fixedTargets = new Set<string>();
   for (const parsed of leases) {
-    const outcome = leaseOutcome(parsed, verdicts.get(parsed.lease.subnet));
-    leaseOutcomes.push(outcome);
+    const verdict = verdicts.get(parsed.lease.subnet);
+    leaseOutcomes.push(leaseOutcome(parsed, verdict));
     const resolution = parsed.resolution;
-    const holdsOrGetsRoute = outcome.state === 'routed' || outcome.state === 'pending' || outcome.state === 'conflict';
-    if (
-      resolution.status === 'found' &&
-      resolution.forwarding === 'fixable' &&
-      holdsOrGetsRoute &&
-      !fixedTargets.has(resolution.target)
-    ) {
+    // Every target that some table routes to (or is about to) must forward, whatever the other tables say.
+    const routedSomewhere = (verdict?.routedIn.length ?? 0) > 0;
+    if (resolution.status === 'found' && resolution.forwarding === 'fixable' && routedSomewhere && !fixedTargets.has(resolution.target)) {
       fixedTargets.add(resolution.target);
       forwardingFixes.push({ kind: 'enable-forwarding', target: resolution.target, nodeIp: parsed.lease.nodeIp });
     }
@@ -303,6 +367,7 @@ export function plan(input: PlanInput): Plan {
     changes: [...forwardingFixes, ...replaces, ...deletes, ...creates],
     leases: leaseOutcomes,
     tables: tableOutcomes,
+    budgets,
     warnings,
   };
 }
@@ -327,8 +392,37 @@ function leaseOutcome(parsed: ParsedLease, verdict: LeaseVerdicts | undefined): 
     const detail = verdict.conflicts.map(({ table, via }) => `${table}: ${lease.subnet} is held by a foreign route via ${via}`).join('; ');
     return { ...withTarget, state: 'conflict', reason: 'conflict', detail };
   }
+  if (verdict.stopped.length > 0) {
+    const waiting = verdict.waiting.length > 0 ? `; no route made in ${verdict.waiting.join(', ')} until it runs` : '';
+    const full = verdict.full.length > 0 ? `; route limit reached in ${verdict.full.join(', ')}` : '';
+    return {
+      ...withTarget,
+      state: 'unrouted',
+      reason: 'node-stopped',
+      detail: `the instance of ${resolution.target} is stopped: its route is a blackhole in ${verdict.stopped.join(', ')}${waiting}${full}`,
+    };
+  }
   if (verdict.full.length > 0) {
-    return { ...withTarget, state: 'unrouted', reason: 'route-limit', detail: `route limit reached in ${verdict.full.join(', ')}` };
+    const limited = `route limit reached in ${verdict.full.join(', ')}`;
+    if (verdict.routedIn.length === 0) return { ...withTarget, state: 'unrouted', reason: 'route-limit', detail: limited };
+    return partialOutcome(withTarget, verdict.routedIn, verdict.full, limited);
   }
   return { ...withTarget, state: verdict.changing ? 'pending' : 'routed' };
+}
+
+/** A lease routed in some tables only: reason route-limit, with where it is and is not. */
+export function partialOutcome(
+  outcome: Omit<LeaseOutcome, 'state'>,
+  routedIn: readonly string[],
+  missingIn: readonly string[],
+  why: string,
+): LeaseOutcome {
+  return {
+    ...outcome,
+    state: 'partial',
+    reason: 'route-limit',
+    routedIn: [...routedIn],
+    missingIn: [...missingIn],
+    detail: `routed in ${routedIn.join(', ')}; not in ${missingIn.join(', ')}: ${why}`,
+  };
 }

@@ -16,6 +16,7 @@
 import PQueue from 'p-queue';
 import { setTimeout as sleepWithTimers } from 'node:timers/promises';
 import type { Change, RouteProvider } from '../../providers/provider.js';
+import type { TableBudget } from '../planner/plan.js';
 import { classifyError, isRetryable, type ClassifiedError } from '../errors.js';
 
 export interface ApplyOptions {
@@ -36,7 +37,17 @@ export const DEFAULT_APPLY_OPTIONS: ApplyOptions = { concurrency: 8, maxAttempts
 
 export type ChangeResult =
   | { readonly change: Change; readonly ok: true; readonly attempts: number }
-  | { readonly change: Change; readonly ok: false; readonly attempts: number; readonly error: ClassifiedError };
+  | {
+      readonly change: Change;
+      readonly ok: false;
+      readonly attempts: number;
+      readonly error: ClassifiedError;
+      /** A create never sent: the table would have gone over its limit (a delete it needed failed). */
+      readonly heldBack?: true;
+    };
+
+/** The error code of a create held back to keep its table within the limit. */
+export const HELD_BACK_CODE = 'RouteLimitHeldBack';
 
 export function backoffMs(error: ClassifiedError, attempt: number, options: ApplyOptions): number {
   const base = error.class === 'throttled' ? options.baseDelayMs * 5 : options.baseDelayMs;
@@ -104,14 +115,69 @@ function interleaveByTable(creates: readonly Change[]): Change[] {
 }
 
 /**
+ * Splits the creates (in their order) into those that keep each table within its limit given the
+ * deletes that succeeded, and those held back. A table without a budget holds nothing back.
+ */
+function admitCreates(
+  creates: readonly Change[],
+  budgets: readonly TableBudget[],
+  deleteResults: readonly ChangeResult[],
+): { readonly send: Change[]; readonly held: ChangeResult[] } {
+  const room = new Map<string, number>();
+  for (const budget of budgets) {
+    const uncounted = new Set(budget.uncountedDeletes);
+    const freed = deleteResults.filter(
+      (r) => r.ok && r.change.kind === 'delete' && r.change.table === budget.table && !uncounted.has(r.change.destination),
+    ).length;
+    room.set(budget.table, budget.limit - (budget.countedBefore - freed));
+  }
+  const send: Change[] = [];
+  const held: ChangeResult[] = [];
+  for (const change of creates) {
+    if (change.kind !== 'create') continue;
+    const left = room.get(change.table);
+    if (left === undefined || left > 0) {
+      if (left !== undefined) room.set(change.table, left - 1);
+      send.push(change);
+      continue;
+    }
+    const limit = budgets.find((b) => b.table === change.table)?.limit;
+    const failed = deleteResults.filter((r) => !r.ok && r.change.kind === 'delete' && r.change.table === change.table);
+    const why =
+      failed.length > 0
+        ? `the delete it waited for failed (${failed.map((r) => describeDelete(r.change)).join(', ')})`
+        : 'the deletes that free its room did not happen';
+    held.push({
+      change,
+      ok: false,
+      attempts: 0,
+      heldBack: true,
+      error: {
+        class: 'lease',
+        code: HELD_BACK_CODE,
+        httpStatus: undefined,
+        message: `not sent: ${change.table} would exceed its route limit of ${limit ?? '?'}: ${why}`,
+      },
+    });
+  }
+  return { send, held };
+}
+
+function describeDelete(change: Change): string {
+  return change.kind === 'delete' ? `delete ${change.destination} (${change.reason}) from ${change.table}` : change.kind;
+}
+
+/**
  * Replaces and deletes go first; creates follow once the deletes that free their capacity are
- * done. Forwarding fixes (another API action, another bucket) run alongside both.
+ * done, and only as many as each table's budget allows given the deletes that succeeded.
+ * Forwarding fixes (another API action, another bucket) run alongside both.
  */
 export async function applyChanges(
   provider: RouteProvider,
   changes: readonly Change[],
   signal: AbortSignal,
   options: ApplyOptions = DEFAULT_APPLY_OPTIONS,
+  budgets?: readonly TableBudget[],
 ): Promise<ChangeResult[]> {
   const concurrency = provider.concurrency ?? options.concurrency;
   const queues = new Map<Change['kind'], PQueue>();
@@ -133,7 +199,17 @@ export async function applyChanges(
   const fixes = run(changes.filter((c) => c.kind === 'enable-forwarding'));
   try {
     await run(changes.filter((c) => c.kind === 'replace' || c.kind === 'delete'));
-    await run(interleaveByTable(changes.filter((c) => c.kind === 'create')));
+    const creates = interleaveByTable(changes.filter((c) => c.kind === 'create'));
+    if (budgets === undefined) {
+      await run(creates);
+    } else {
+      const { send, held } = admitCreates(creates, budgets, results);
+      for (const result of held) {
+        results.push(result);
+        options.onResult?.(result);
+      }
+      await run(send);
+    }
   } finally {
     await fixes;
   }

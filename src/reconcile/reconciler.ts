@@ -5,8 +5,8 @@
 import type { Logger } from '../log.js';
 import type { InvalidLease, LeaseSnapshot } from '../leases/types.js';
 import type { Change, RouteProvider } from '../../providers/provider.js';
-import { plan, type LeaseOutcome, type Plan, type PlanPolicy, type TableOutcome } from '../planner/plan.js';
-import { applyChanges, DEFAULT_APPLY_OPTIONS, type ApplyOptions, type ChangeResult } from './apply.js';
+import { partialOutcome, plan, type LeaseOutcome, type Plan, type PlanPolicy, type TableOutcome } from '../planner/plan.js';
+import { applyChanges, DEFAULT_APPLY_OPTIONS, HELD_BACK_CODE, type ApplyOptions, type ChangeResult } from './apply.js';
 import { classifyError, type ClassifiedError } from '../errors.js';
 
 /** What the reconciler needs of a lease source: a complete, fresh snapshot or nothing. */
@@ -31,8 +31,10 @@ export interface PassReport {
   readonly error?: ClassifiedError;
   readonly plan?: Plan;
   readonly results: readonly ChangeResult[];
-  /** Every valid lease with its state once the changes were applied. */
+  /** Every valid lease with its state once the changes were applied (none when no plan was made). */
   readonly leases: readonly LeaseOutcome[];
+  /** How many valid leases the etcd snapshot held; absent when there was no usable snapshot. */
+  readonly validLeases?: number;
   readonly invalid: readonly InvalidLease[];
   readonly tables: readonly TableOutcome[];
   readonly warnings: readonly string[];
@@ -52,25 +54,41 @@ export function describeChange(change: Change): string {
   }
 }
 
-/** The lease states once the applied results are known: a pending lease is routed if all its changes succeeded. */
-function settle(outcomes: readonly LeaseOutcome[], results: readonly ChangeResult[]): LeaseOutcome[] {
-  const failedByDestination = new Map<string, ClassifiedError>();
+const LIMIT_CODES = new Set(['RouteLimitExceeded', 'QUOTA_EXCEEDED', 'quotaExceeded', HELD_BACK_CODE]);
+
+/**
+ * The lease states once the applied results are known: a pending lease is routed if all its
+ * changes succeeded; one whose route was refused (or held back) for the limit in some tables is
+ * partial, in all of them unrouted; any other failure is an error.
+ */
+function settle(outcomes: readonly LeaseOutcome[], results: readonly ChangeResult[], tableIds: readonly string[]): LeaseOutcome[] {
+  const failedRoutes = new Map<string, Map<string, ClassifiedError>>();
   const failedTargets = new Map<string, ClassifiedError>();
   for (const result of results) {
     if (result.ok) continue;
     const change = result.change;
-    if (change.kind === 'enable-forwarding') failedTargets.set(change.target, result.error);
-    else if (change.kind !== 'delete') failedByDestination.set(change.destination, result.error);
+    if (change.kind === 'enable-forwarding') {
+      failedTargets.set(change.target, result.error);
+    } else if (change.kind !== 'delete') {
+      let byTable = failedRoutes.get(change.destination);
+      if (byTable === undefined) failedRoutes.set(change.destination, (byTable = new Map()));
+      byTable.set(change.table, result.error);
+    }
   }
   return outcomes.map((outcome) => {
-    const error =
-      failedByDestination.get(outcome.subnet) ?? (outcome.target !== undefined ? failedTargets.get(outcome.target) : undefined);
-    if (outcome.state === 'pending' && error === undefined) return { ...outcome, state: 'routed' };
-    if (error === undefined || (outcome.state !== 'pending' && outcome.state !== 'routed')) return outcome;
-    if (error.code === 'RouteLimitExceeded' || error.code === 'QUOTA_EXCEEDED' || error.code === 'quotaExceeded') {
-      return { ...outcome, state: 'unrouted', reason: 'route-limit', detail: `the cloud refused the route: ${error.message}` };
-    }
-    return { ...outcome, state: 'error', detail: `${error.code}: ${error.message}` };
+    if (outcome.state !== 'pending' && outcome.state !== 'routed' && outcome.state !== 'partial') return outcome;
+    const routeErrors = failedRoutes.get(outcome.subnet);
+    const forwardingError = outcome.target !== undefined ? failedTargets.get(outcome.target) : undefined;
+    const { routedIn, missingIn, detail: _detail, reason: _reason, ...base } = outcome;
+    const other = [...(routeErrors?.values() ?? [])].find((e) => !LIMIT_CODES.has(e.code)) ?? forwardingError;
+    if (other !== undefined) return { ...base, state: 'error', detail: `${other.code}: ${other.message}` };
+    if (routeErrors === undefined) return outcome.state === 'pending' ? { ...outcome, state: 'routed' } : outcome;
+    const refused = [...routeErrors.keys()];
+    const stillRouted = (routedIn ?? tableIds).filter((table) => !routeErrors.has(table));
+    const first = [...routeErrors.values()][0];
+    const why = first === undefined ? '' : first.code === HELD_BACK_CODE ? first.message : `the cloud refused the route: ${first.message}`;
+    if (stillRouted.length === 0) return { ...base, state: 'unrouted', reason: 'route-limit', detail: why };
+    return partialOutcome(base, stillRouted, [...(missingIn ?? []), ...refused], why);
   });
 }
 
@@ -94,6 +112,7 @@ export class Reconciler {
       },
       onResult: (result) => {
         if (result.ok) this.logger.info({ change: describeChange(result.change), attempts: result.attempts }, 'route change applied');
+        else if (result.heldBack === true) this.logger.warn({ change: describeChange(result.change), err: result.error.message }, 'route change held back');
       },
     };
   }
@@ -115,9 +134,11 @@ export class Reconciler {
     if (snapshot === null) {
       return finish({ ...empty, outcome: 'skipped', reason: 'the lease view from etcd is not complete and fresh: changing nothing', invalid: [] });
     }
+    const validLeases = snapshot.leases.length;
     if (snapshot.config === null) {
       return finish({
         ...empty,
+        validLeases,
         outcome: 'skipped',
         reason: `flannel network config is unusable (${snapshot.configError ?? 'missing'}): changing nothing`,
         invalid: snapshot.invalid,
@@ -133,7 +154,7 @@ export class Reconciler {
       resolutions = await this.provider.resolveNodes(nodeIps, signal, { refresh: options.refresh ?? true });
     } catch (err) {
       const error = classifyError(err);
-      return finish({ ...empty, outcome: 'failed', reason: `reading the cloud failed: ${error.message}`, error, invalid: snapshot.invalid });
+      return finish({ ...empty, validLeases, outcome: 'failed', reason: `reading the cloud failed: ${error.message}`, error, invalid: snapshot.invalid });
     }
 
     const computed = plan({
@@ -153,18 +174,24 @@ export class Reconciler {
         plan: computed,
         results: [],
         leases: computed.leases,
+        validLeases,
         invalid: snapshot.invalid,
         tables: computed.tables,
         warnings: computed.warnings,
       });
     }
 
-    const results = await applyChanges(this.provider, computed.changes, signal, this.applyOptions);
+    const results = await applyChanges(this.provider, computed.changes, signal, this.applyOptions, computed.budgets);
     return finish({
       outcome: 'applied',
       plan: computed,
       results,
-      leases: settle(computed.leases, results),
+      leases: settle(
+        computed.leases,
+        results,
+        computed.tables.map((t) => t.id),
+      ),
+      validLeases,
       invalid: snapshot.invalid,
       tables: computed.tables,
       warnings: computed.warnings,

@@ -15,7 +15,16 @@ export function formatSummary(report: PassReport, provider: string): string {
   }
   const verb = report.outcome === 'dry-run' ? 'to be routed' : 'routed';
   const routed = report.outcome === 'dry-run' ? count('routed') + count('pending') : count('routed');
-  lines.push(`  leases: ${report.leases.length} valid, ${routed} ${verb}, ${count('unrouted')} unrouted, ${count('conflict')} in conflict, ${count('error')} with errors, ${report.invalid.length} invalid`);
+  if ((report.outcome === 'failed' || report.outcome === 'skipped') && report.validLeases !== undefined) {
+    // No plan was made: say what etcd holds rather than "0 valid".
+    const why = report.outcome === 'failed' ? 'the cloud read failed' : 'the pass was skipped';
+    lines.push(`  leases: ${report.validLeases} valid in etcd, nothing done: ${why}; ${report.invalid.length} invalid`);
+  } else {
+    lines.push(
+      `  leases: ${report.leases.length} valid, ${routed} ${verb}, ${count('unrouted')} unrouted, ${count('partial')} partial, ` +
+        `${count('conflict')} in conflict, ${count('error')} with errors, ${report.invalid.length} invalid`,
+    );
+  }
   for (const lease of report.leases) {
     if (lease.state === 'routed' || lease.state === 'pending') continue;
     lines.push(`    ${lease.state.padEnd(8)} ${lease.subnet} → ${lease.nodeIp}: ${lease.reason ?? ''}${lease.detail !== undefined ? ` (${lease.detail})` : ''}`);
@@ -25,7 +34,12 @@ export function formatSummary(report: PassReport, provider: string): string {
     lines.push(`  plan: ${report.plan?.changes.length ?? 0} change(s), none applied (--dry-run)`);
     for (const change of report.plan?.changes ?? []) lines.push(`    would ${describeChange(change)}`);
   }
-  const failed = report.results.filter((r) => !r.ok);
+  const failed = report.results.filter((r) => !r.ok && r.heldBack !== true);
+  const held = report.results.filter((r) => !r.ok && r.heldBack === true);
+  if (held.length > 0) {
+    lines.push(`  held back: ${held.length} create(s), to stay within the route limit`);
+    for (const result of held) if (!result.ok) lines.push(`    ${describeChange(result.change)}: ${result.error.message}`);
+  }
   if (failed.length > 0 || report.error !== undefined) {
     lines.push(`  errors: ${failed.length + (report.error !== undefined ? 1 : 0)}`);
     if (report.error !== undefined) lines.push(`    ${report.error.code}: ${report.error.message}`);

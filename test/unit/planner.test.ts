@@ -69,16 +69,28 @@ function kinds(changes: readonly Change[]): string[] {
   return changes.map((c) => (c.kind === 'enable-forwarding' ? `${c.kind} ${c.target}` : `${c.kind} ${c.table} ${c.destination}`));
 }
 
+/** The resolutions once a plan's forwarding fixes are made: those targets forward. */
+function appliedResolutions(resolutions: ReadonlyMap<string, NodeResolution>, changes: readonly Change[]): Map<string, NodeResolution> {
+  const fixed = new Set(changes.flatMap((c) => (c.kind === 'enable-forwarding' ? [c.target] : [])));
+  const out = new Map<string, NodeResolution>();
+  for (const [ip, r] of resolutions) out.set(ip, r.status === 'found' && fixed.has(r.target) ? { ...r, forwarding: 'enabled' } : r);
+  return out;
+}
+
 /** Applies a plan to the tables as a perfect cloud would, to check idempotency. */
 function applied(tables: RouteTable[], changes: readonly Change[]): RouteTable[] {
   return tables.map((t) => {
     let routes = [...t.routes];
     for (const c of changes) {
       if (c.kind === 'enable-forwarding' || c.table !== t.id) continue;
-      routes = routes.filter((r) => r.destination !== c.destination);
-      if (c.kind !== 'delete') {
-        routes.push({ destination: c.destination, target: c.target, blackhole: false, ownable: true, countsTowardLimit: true, via: c.target });
+      if (c.kind === 'delete') {
+        // One route: of duplicates, the one the delete names by its target.
+        const gone = routes.findIndex((r) => r.destination === c.destination && r.ownable && r.target === c.previousTarget);
+        if (gone >= 0) routes.splice(gone, 1);
+        continue;
       }
+      routes = routes.filter((r) => r.destination !== c.destination);
+      routes.push({ destination: c.destination, target: c.target, blackhole: false, ownable: true, countsTowardLimit: true, via: c.target });
     }
     return { ...t, routes };
   });
@@ -89,7 +101,10 @@ describe('planner', () => {
     name: string;
     input: PlanInput;
     changes: string[];
+    /** `state` or `state/reason` per subnet. */
     states?: Record<string, string>;
+    /** The changes of a second plan once these are applied: none unless given (idempotency). */
+    again?: string[];
   }
 
   const cases: Case[] = [
@@ -207,6 +222,7 @@ describe('planner', () => {
         policy: { allowEmpty: true, maxDeletesPerPass: { kind: 'percent', value: 20 } },
       }),
       changes: ['delete rtb-a 10.1.10.0/24', 'delete rtb-a 10.1.1.0/24'],
+      again: ['delete rtb-a 10.1.2.0/24', 'delete rtb-a 10.1.3.0/24'],
     },
     {
       name: 'a delete cap given as a count',
@@ -214,6 +230,7 @@ describe('planner', () => {
         policy: { allowEmpty: false, maxDeletesPerPass: { kind: 'count', value: 1 } },
       }),
       changes: ['delete rtb-a 10.1.2.0/24'],
+      again: ['delete rtb-a 10.1.3.0/24'],
     },
     {
       name: 'a route of a lease whose value is unreadable is left alone',
@@ -249,6 +266,7 @@ describe('planner', () => {
       }),
       changes: ['delete rtb-a 10.1.1.0/24', 'create rtb-a 10.1.3.0/24'],
       states: { '10.1.3.0/24': 'pending', '10.1.4.0/24': 'unrouted' },
+      again: ['delete rtb-a 10.1.2.0/24', 'create rtb-a 10.1.4.0/24'],
     },
     {
       name: 'route limit: propagated routes do not count, foreign ones do',
@@ -276,7 +294,78 @@ describe('planner', () => {
       name: 'every managed table gets every route, each within its own limit',
       input: input([lease(1), lease(2)], [table([owned(1)], 50, 'rtb-a'), table([], 2, 'rtb-b')]),
       changes: ['create rtb-a 10.1.2.0/24', 'create rtb-b 10.1.1.0/24'],
-      states: { '10.1.1.0/24': 'pending', '10.1.2.0/24': 'unrouted' },
+      states: { '10.1.1.0/24': 'pending', '10.1.2.0/24': 'partial/route-limit' },
+    },
+    {
+      name: 'route limit in every table: the lease is unrouted, not partial',
+      input: input([lease(1), lease(2)], [table([owned(1)], 2, 'rtb-a'), table([owned(1)], 2, 'rtb-b')]),
+      changes: [],
+      states: { '10.1.1.0/24': 'routed', '10.1.2.0/24': 'unrouted/route-limit' },
+    },
+    {
+      name: 'partial: forwarding is fixed for a lease that fits in one table only (it gets a create there)',
+      input: input([lease(1), lease(2)], [table([owned(1)], 2, 'rtb-a'), table([], 50, 'rtb-b')], {
+        resolutions: new Map([
+          ['172.31.0.1', found(1, 'fixable')],
+          ['172.31.0.2', found(2, 'fixable')],
+        ]),
+      }),
+      changes: ['enable-forwarding eni-0001', 'enable-forwarding eni-0002', 'create rtb-b 10.1.1.0/24', 'create rtb-b 10.1.2.0/24'],
+      states: { '10.1.1.0/24': 'pending', '10.1.2.0/24': 'partial/route-limit' },
+    },
+    {
+      name: 'partial: forwarding is fixed for a lease already routed in one table only',
+      input: input([lease(1), lease(2)], [table([owned(1)], 2, 'rtb-a'), table([owned(1), owned(2)], 50, 'rtb-b')], {
+        resolutions: new Map([
+          ['172.31.0.1', found(1, 'enabled')],
+          ['172.31.0.2', found(2, 'fixable')],
+        ]),
+      }),
+      changes: ['enable-forwarding eni-0002'],
+      states: { '10.1.1.0/24': 'routed', '10.1.2.0/24': 'partial/route-limit' },
+    },
+    {
+      name: 'no forwarding fix for a lease no table routes to',
+      input: input([lease(1), lease(2)], [table([owned(1)], 2, 'rtb-a')], {
+        resolutions: new Map([
+          ['172.31.0.1', found(1, 'enabled')],
+          ['172.31.0.2', found(2, 'fixable')],
+        ]),
+      }),
+      changes: [],
+      states: { '10.1.2.0/24': 'unrouted/route-limit' },
+    },
+    {
+      name: 'a stopped instance: a blackhole route to the lease\'s own target is left alone, the lease is node-stopped',
+      input: input([lease(1), lease(2)], [table([owned(1, eni(1), true), owned(2)])]),
+      changes: [],
+      states: { '10.1.1.0/24': 'unrouted/node-stopped', '10.1.2.0/24': 'routed' },
+    },
+    {
+      name: 'a stopped instance keeps its route\'s place in a full table',
+      input: input([lease(1), lease(2)], [table([owned(1, eni(1), true)], 2)]),
+      changes: [],
+      states: { '10.1.1.0/24': 'unrouted/node-stopped', '10.1.2.0/24': 'unrouted/route-limit' },
+    },
+    {
+      name: 'a stopped instance gets no forwarding fix for its blackhole route',
+      input: input([lease(1)], [table([owned(1, eni(1), true)])], { resolutions: new Map([['172.31.0.1', found(1, 'fixable')]]) }),
+      changes: [],
+      states: { '10.1.1.0/24': 'unrouted/node-stopped' },
+    },
+    {
+      name: 'a node that cannot forward: an owned route still pointing at the previous node is deleted',
+      input: input([lease(1)], [table([owned(1, 'eni-previous')])], {
+        resolutions: new Map([['172.31.0.1', found(1, 'disabled')]]),
+      }),
+      changes: ['delete rtb-a 10.1.1.0/24'],
+      states: { '10.1.1.0/24': 'unrouted/forwarding-disabled' },
+    },
+    {
+      name: 'a node that cannot forward: a route already at its own target stays',
+      input: input([lease(1)], [table([owned(1)])], { resolutions: new Map([['172.31.0.1', found(1, 'disabled')]]) }),
+      changes: [],
+      states: { '10.1.1.0/24': 'unrouted/forwarding-disabled' },
     },
     {
       name: 'a second owned route for one destination is deleted as a duplicate',
@@ -289,21 +378,34 @@ describe('planner', () => {
     it(c.name, () => {
       const result = plan(c.input);
       expect(kinds(result.changes)).toEqual(c.changes);
-      for (const [subnet, state] of Object.entries(c.states ?? {})) {
-        expect(result.leases.find((l) => l.subnet === subnet)?.state, subnet).toBe(state);
+      for (const [subnet, expected] of Object.entries(c.states ?? {})) {
+        const outcome = result.leases.find((l) => l.subnet === subnet);
+        const [state, reason] = expected.split('/');
+        expect(outcome?.state, subnet).toBe(state);
+        if (reason !== undefined) expect(outcome?.reason, subnet).toBe(reason);
       }
+      const again = plan({
+        ...c.input,
+        tables: applied([...c.input.tables], result.changes),
+        resolutions: appliedResolutions(c.input.resolutions, result.changes),
+      });
+      expect(kinds(again.changes), 'planning again once applied').toEqual(c.again ?? []);
     });
   }
 
   it('is idempotent: applying the plan and planning again yields no change', () => {
     const leases = range(1, 60).map((n) => lease(n));
-    const tables = [table([owned(70), owned(5, 'eni-old'), owned(6, eni(6), true)], 50), table([], 40, 'rtb-b')];
+    const tables = [table([owned(70), owned(5, 'eni-old'), owned(6, 'eni-dead', true)], 50), table([], 40, 'rtb-b')];
     const first = plan(input(leases, tables, { policy: { allowEmpty: false, maxDeletesPerPass: { kind: 'percent', value: 100 } } }));
     expect(first.changes.length).toBeGreaterThan(0);
     const second = plan(input(leases, applied(tables, first.changes)));
     expect(second.changes).toEqual([]);
     expect(second.leases.filter((l) => l.state === 'routed')).toHaveLength(39);
-    expect(second.leases.filter((l) => l.state === 'unrouted' && l.reason === 'route-limit')).toHaveLength(21);
+    // Table A has room for 49, table B for 39: ten leases are routed in A only.
+    const partial = second.leases.filter((l) => l.state === 'partial');
+    expect(partial).toHaveLength(10);
+    for (const l of partial) expect(l).toMatchObject({ reason: 'route-limit', routedIn: ['rtb-a'], missingIn: ['rtb-b'] });
+    expect(second.leases.filter((l) => l.state === 'unrouted' && l.reason === 'route-limit')).toHaveLength(11);
   });
 
   it('routes exactly the capacity, oldest first: 60 leases into a 50-route table', () => {
@@ -316,6 +418,36 @@ describe('planner', () => {
     expect(result.tables[0]).toMatchObject({ capacity: 49, foreignCounted: 1, creates: 49, ownedAfter: 49 });
     const unrouted = result.leases.filter((l) => l.reason === 'route-limit').map((l) => l.subnet);
     expect(unrouted).toEqual(range(1, 11).reverse().map((n) => `10.1.${n}.0/24`));
+  });
+
+  it('a partial lease says where it is routed and where not', () => {
+    const result = plan(input([lease(1), lease(2)], [table([owned(1)], 2, 'rtb-a'), table([], 50, 'rtb-b')]));
+    expect(result.leases.find((l) => l.subnet === '10.1.2.0/24')).toMatchObject({
+      state: 'partial',
+      reason: 'route-limit',
+      routedIn: ['rtb-b'],
+      missingIn: ['rtb-a'],
+      detail: 'routed in rtb-b; not in rtb-a: route limit reached in rtb-a',
+    });
+  });
+
+  it("the delete of a route to a node's previous target gives the reason forwarding-disabled", () => {
+    const result = plan(input([lease(1)], [table([owned(1, 'eni-previous')])], { resolutions: new Map([['172.31.0.1', found(1, 'disabled')]]) }));
+    expect(result.changes).toEqual([
+      { kind: 'delete', table: 'rtb-a', destination: '10.1.1.0/24', previousTarget: 'eni-previous', reason: 'forwarding-disabled' },
+    ]);
+  });
+
+  it('a stopped lease gets no new route in a table that lacks one, and says so', () => {
+    const result = plan(input([lease(1)], [table([owned(1, eni(1), true)], 50, 'rtb-a'), table([], 50, 'rtb-b')]));
+    expect(result.changes).toEqual([]);
+    expect(result.leases[0]).toMatchObject({ state: 'unrouted', reason: 'node-stopped' });
+    expect(result.leases[0]?.detail).toContain('rtb-b');
+  });
+
+  it('gives apply each table\'s limit and counted routes before the pass', () => {
+    const result = plan(input([lease(2), lease(3)], [table([owned(1), owned(2)], 3)]));
+    expect(result.budgets).toEqual([{ table: 'rtb-a', limit: 3, countedBefore: 3, uncountedDeletes: [] }]);
   });
 
   it('ignores leases outside the Network', () => {

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { Reconciler, exitCodeFor, type LeaseView } from '../../src/reconcile/reconciler.js';
 import { ReconcileTrigger, type TriggerReason } from '../../src/reconcile/trigger.js';
 import { formatSummary } from '../../src/reconcile/summary.js';
+import { Telemetry } from '../../src/telemetry.js';
 import { MemoryCloudError, MemoryProvider } from '../../providers/memory/memory-provider.js';
 import type { Lease, LeaseSnapshot } from '../../src/leases/types.js';
 
@@ -103,6 +104,88 @@ describe('reconciler', () => {
     const report = await new Reconciler(provider, view([lease(1)]), { dryRun: false, policy }, logger).pass(signal);
     expect(report).toMatchObject({ outcome: 'failed', error: { class: 'transient', code: 'InternalError' } });
     expect(provider.calls).toEqual(['listTables']);
+  });
+});
+
+describe('reconciler: leases routed in some tables only', () => {
+  function twoTables(): MemoryProvider {
+    const provider = new MemoryProvider();
+    const local = { destination: '172.31.0.0/16', target: null, blackhole: false, ownable: false, countsTowardLimit: true, via: 'local' };
+    // rtb-1 also holds a foreign route: room for one lease only.
+    provider.addTable('rtb-1', 3, [local, { ...local, destination: '0.0.0.0/0', via: 'igw-1' }]);
+    provider.addTable('rtb-2', 50, [local]);
+    for (const n of [1, 2]) provider.addNode(`172.31.0.${n}`, `eni-${n}`, 'fixable');
+    return provider;
+  }
+
+  it('a lease that fits in one table only is partial, its ENI forwards, and /status, the summary and metrics say so', async () => {
+    const provider = twoTables();
+    const report = await new Reconciler(provider, view([lease(1), lease(2)]), { dryRun: false, policy, apply: fastRetries }, logger).pass(signal);
+    expect(provider.routes('rtb-2').filter((r) => r.ownable).map((r) => r.target)).toEqual(['eni-1', 'eni-2']);
+    expect(provider.nodes.get('172.31.0.2')?.forwarding).toBe('enabled');
+    expect(report.leases.find((l) => l.subnet === '10.1.2.0/24')).toMatchObject({
+      state: 'partial',
+      reason: 'route-limit',
+      routedIn: ['rtb-2'],
+      missingIn: ['rtb-1'],
+    });
+    expect(exitCodeFor(report)).toBe(3);
+    const summary = formatSummary(report, 'memory');
+    expect(summary).toContain('1 partial');
+    expect(summary).toContain('partial  10.1.2.0/24 → 172.31.0.2: route-limit (routed in rtb-2; not in rtb-1: route limit reached in rtb-1)');
+
+    const telemetry = new Telemetry('me', 'memory', 'c1', () => true);
+    telemetry.record(report);
+    expect(await telemetry.registry.metrics()).toMatch(/routesync_leases\{state="partial"\} 1/);
+    expect(telemetry.status().leases.find((l) => l.subnet === '10.1.2.0/24')).toMatchObject({
+      state: 'partial',
+      routedIn: ['rtb-2'],
+      missingIn: ['rtb-1'],
+    });
+  });
+
+  it('a create the cloud refuses in one table leaves the lease partial, not unrouted', async () => {
+    const provider = twoTables();
+    provider.failNext.set('create', [new MemoryCloudError('RouteLimitExceeded', 'full')]);
+    const report = await new Reconciler(provider, view([lease(1)]), { dryRun: false, policy, apply: { ...fastRetries, concurrency: 1 } }, logger).pass(signal);
+    expect(provider.routes('rtb-1').filter((r) => r.ownable)).toEqual([]);
+    expect(report.leases[0]).toMatchObject({ state: 'partial', reason: 'route-limit', routedIn: ['rtb-2'], missingIn: ['rtb-1'] });
+  });
+});
+
+describe('reconciler: creates wait for the deletes that make their room', () => {
+  it('with --route-limit 3 and one delete refused, the table never holds more than 3 counted routes', async () => {
+    // The cloud's own limit is higher (AWS: 500 by default); --route-limit 3 is routesync's.
+    const provider = new (class extends MemoryProvider {
+      override async listTables(s: AbortSignal) {
+        return (await super.listTables(s)).map((t) => ({ ...t, limit: 3 }));
+      }
+    })();
+    provider.addTable('rtb-1', 50, [{ destination: '172.31.0.0/16', target: null, blackhole: false, ownable: false, countsTowardLimit: true, via: 'local' }]);
+    for (const n of [1, 2, 9]) provider.addNode(`172.31.0.${n}`, `eni-${n}`);
+    await provider.apply({ kind: 'create', table: 'rtb-1', destination: '10.1.9.0/24', target: 'eni-9', nodeIp: '172.31.0.9' }, signal);
+    provider.failNext.set('delete', [new MemoryCloudError('UnauthorizedOperation', 'not allowed', 403)]);
+
+    const report = await new Reconciler(provider, view([lease(1), lease(2)]), { dryRun: false, policy, apply: fastRetries }, logger).pass(signal);
+    expect(provider.routes('rtb-1').filter((r) => r.countsTowardLimit)).toHaveLength(3);
+    expect(provider.routes('rtb-1').map((r) => r.destination)).toEqual(['172.31.0.0/16', '10.1.9.0/24', '10.1.1.0/24']);
+    expect(report.leases.find((l) => l.subnet === '10.1.1.0/24')?.state).toBe('routed');
+    const held = report.leases.find((l) => l.subnet === '10.1.2.0/24');
+    expect(held).toMatchObject({ state: 'unrouted', reason: 'route-limit' });
+    expect(held?.detail).toContain('delete 10.1.9.0/24 (no-lease) from rtb-1');
+    expect(exitCodeFor(report)).toBe(1);
+  });
+});
+
+describe('reconciler: a failed cloud read', () => {
+  it('reports how many valid leases etcd holds, and that nothing was done', async () => {
+    const provider = world(2);
+    provider.failNext.set('listTables', [new MemoryCloudError('InternalError', 'down', 500)]);
+    const report = await new Reconciler(provider, view([lease(1), lease(2)]), { dryRun: false, policy }, logger).pass(signal);
+    expect(report.validLeases).toBe(2);
+    const summary = formatSummary(report, 'memory');
+    expect(summary).toContain('leases: 2 valid in etcd, nothing done: the cloud read failed');
+    expect(summary).not.toContain('0 valid');
   });
 });
 
