@@ -19,6 +19,7 @@
 import { performance } from 'node:perf_hooks';
 
 import type { Etcd3 } from 'etcd3';
+import { describeEtcdError, etcdEndpoints } from './leases/etcd-source.js';
 import type { Logger } from './log.js';
 import type { StatusDocument } from './telemetry.js';
 
@@ -115,7 +116,10 @@ export class StatusPublisher {
       this.lastWriteFailed = false;
     } catch (err) {
       this.lastWriteFailed = true;
-      this.logger.warn({ err: String(err), key: this.key }, 'could not write the status document to etcd');
+      this.logger.warn(
+        { ...describeEtcdError(this.client, err), endpoints: etcdEndpoints(this.client), key: this.key },
+        'could not write the status document to etcd (routes are not affected; /status over HTTP has it)',
+      );
       // Tried again after the interval, unless a newer document came meanwhile.
       if (requeue) this.pending ??= item;
     }

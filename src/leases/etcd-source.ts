@@ -23,9 +23,10 @@
  * the side and swapped in whole.
  */
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 
 import { ClientClosedError, Etcd3, GRPCResourceExhastedError, Range, isRecoverableError, type IKeyValue, type IOptions, type IWatchResponse, type Watcher } from 'etcd3';
-import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, type IBackoff } from 'cockatiel';
+import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, isBrokenCircuitError, retry, type IBackoff } from 'cockatiel';
 
 import { ConfigError } from '../errors.js';
 import {
@@ -113,6 +114,13 @@ export type EtcdLeaseSourceOptions = SourceCommonOptions &
     | ({ readonly client?: undefined } & EtcdClientOptions)
   );
 
+/** What an operator needs to read in every outage warning: nothing is being changed, and what to check. */
+const OUTAGE_GUIDANCE =
+  'routesync changes no route while etcd is unreachable; check that etcd is running and reachable from here at the endpoints (and the --etcd-* TLS files)';
+
+/** Repeated listing failures with the same cause are warned about at most this often (debug otherwise). */
+const LIST_WARN_EVERY_MS = 30_000;
+
 const silentLogger: LeaseSourceLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 function readTlsFile(path: string, what: string): Buffer {
@@ -133,11 +141,49 @@ function isTransportFailure(err: Error): boolean {
   return isRecoverableError(err) && !(err instanceof GRPCResourceExhastedError);
 }
 
+/** Consecutive transport failures that open a host's circuit breaker, and how long it then stays open. */
+const BREAKER_FAILURES = 5;
+const BREAKER_HALF_OPEN_MS = 1_000;
+
+/** What a client made by createEtcdClient knows about its endpoints' circuit breakers. */
+interface ClientHealth {
+  readonly endpoints: readonly string[];
+  /** endpoint → the failure that opened its breaker, while it is open. */
+  readonly open: Map<string, string>;
+}
+
+const clientHealth = new WeakMap<Etcd3, ClientHealth>();
+
+/** The endpoints of a client made by createEtcdClient (empty for another client). */
+export function etcdEndpoints(client: Etcd3): readonly string[] {
+  return clientHealth.get(client)?.endpoints ?? [];
+}
+
+/**
+ * An etcd error as an operator needs it. cockatiel's "Execution prevented because the circuit
+ * breaker is open" names neither the endpoint nor the failure behind it: here `err` says which
+ * endpoints are paused and until when, and `cause` is the failure that opened the breaker.
+ */
+export function describeEtcdError(client: Etcd3, err: unknown): { err: string; cause?: string } {
+  const message = errorMessage(err);
+  if (!isBrokenCircuitError(err)) return { err: message };
+  const health = clientHealth.get(client);
+  const open = health === undefined ? [] : [...health.open];
+  if (open.length === 0) return { err: `${message} (etcd client)` };
+  return {
+    err:
+      `the etcd client stopped calling ${open.map(([endpoint]) => endpoint).join(', ')} after ${BREAKER_FAILURES} consecutive ` +
+      `failures (circuit breaker open); it tries again ${BREAKER_HALF_OPEN_MS} ms after opening`,
+    cause: [...new Set(open.map(([, cause]) => cause))].join('; '),
+  };
+}
+
 /**
  * Builds an etcd3 client suited to a long-running controller:
  * - TLS material read from files (CA, optional client cert + key);
  * - per host, a circuit breaker that opens after 5 consecutive transport failures (isTransportFailure) and half-opens
  *   after 1 s (etcd3's default opens after 3 and stays open 5 s: slow to notice a restarted etcd);
+ *   describeEtcdError() tells which endpoint it paused and why;
  * - globally, retries of transport failures with a short exponential backoff, at least once per
  *   endpoint so a dead member is skipped; longer waits are the callers' business (the lease source
  *   backs off on its own);
@@ -171,6 +217,7 @@ export function createEtcdClient(options: EtcdClientOptions): Etcd3 {
     throw new ConfigError('--etcd-certfile and --etcd-keyfile must be given together');
   }
   const callTimeoutMs = options.callTimeoutMs ?? 5000;
+  const health: ClientHealth = { endpoints, open: new Map() };
   const clientOptions: IOptions = {
     hosts: endpoints,
     dialTimeout: options.dialTimeoutMs ?? 5000,
@@ -182,8 +229,15 @@ export function createEtcdClient(options: EtcdClientOptions): Etcd3 {
       'grpc.max_reconnect_backoff_ms': 2_000,
     },
     faultHandling: {
-      host: () =>
-        circuitBreaker(handleWhen(isTransportFailure), { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(5) }),
+      host: (endpoint: string) => {
+        const breaker = circuitBreaker(handleWhen(isTransportFailure), {
+          halfOpenAfter: BREAKER_HALF_OPEN_MS,
+          breaker: new ConsecutiveBreaker(BREAKER_FAILURES),
+        });
+        breaker.onBreak(reason => health.open.set(endpoint, 'error' in reason ? errorMessage(reason.error) : 'isolated'));
+        breaker.onReset(() => health.open.delete(endpoint));
+        return breaker;
+      },
       global: retry(handleWhen(isTransportFailure), {
         maxAttempts: Math.max(2, endpoints.length),
         backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 500 }),
@@ -201,7 +255,9 @@ export function createEtcdClient(options: EtcdClientOptions): Etcd3 {
     };
   }
   try {
-    return new Etcd3(clientOptions);
+    const client = new Etcd3(clientOptions);
+    clientHealth.set(client, health);
+    return client;
   } catch (err) {
     throw new ConfigError(`cannot create the etcd client: ${(err as Error).message}`);
   }
@@ -291,6 +347,8 @@ export class EtcdLeaseSource {
   private lastError: string | null = null;
   private freshSince: number | null = null;
   private staleSince: number | null = null;
+  /** Monotonic: when the view went stale, or when start() was called while it never was fresh. */
+  private staleSinceMono: number | null = null;
 
   private loggedConfig: string | null = null;
 
@@ -319,6 +377,7 @@ export class EtcdLeaseSource {
     if (this.running !== null) throw new Error('EtcdLeaseSource.start() called twice');
     const controller = new AbortController();
     this.controller = controller;
+    this.staleSinceMono = performance.now();
     if (signal !== undefined) {
       if (signal.aborted) controller.abort();
       else signal.addEventListener('abort', () => controller.abort(), { once: true });
@@ -404,9 +463,18 @@ export class EtcdLeaseSource {
     return Math.round(base * (0.8 + Math.random() * 0.4));
   }
 
+  /** The fields every outage line carries: where etcd is, and for how long the view has been stale. */
+  private outage(): { endpoints: readonly string[]; staleForMs: number } {
+    return {
+      endpoints: etcdEndpoints(this.client),
+      staleForMs: this.staleSinceMono === null ? 0 : Math.round(performance.now() - this.staleSinceMono),
+    };
+  }
+
   private async run(signal: AbortSignal): Promise<void> {
     let attempt = 0;
     let lastLogged = '';
+    let lastWarnAt = Number.NEGATIVE_INFINITY;
     while (!signal.aborted) {
       await pause(this.delay(attempt), signal);
       if (signal.aborted) break;
@@ -422,14 +490,18 @@ export class EtcdLeaseSource {
           break;
         }
         attempt++;
-        const message = errorMessage(err);
-        this.lastError = message;
-        const fields = { err: message, attempt, retryInMs: this.delay(attempt), prefix: this.prefix };
-        if (message !== lastLogged || attempt % 10 === 0) {
-          this.logger.warn(fields, 'cannot list flannel leases from etcd; retrying');
-          lastLogged = message;
+        const described = describeEtcdError(this.client, err);
+        this.lastError = described.err;
+        const fields = { ...described, ...this.outage(), attempt, retryInMs: this.delay(attempt), prefix: this.prefix };
+        // A warning when the cause changes, else one per LIST_WARN_EVERY_MS; the rest at debug.
+        const cause = described.cause ?? described.err;
+        const now = performance.now();
+        if (cause !== lastLogged || now - lastWarnAt >= LIST_WARN_EVERY_MS) {
+          this.logger.warn(fields, `cannot list flannel leases from etcd; retrying. ${OUTAGE_GUIDANCE}`);
+          lastLogged = cause;
+          lastWarnAt = now;
         } else {
-          this.logger.debug(fields, 'cannot list flannel leases from etcd; retrying');
+          this.logger.debug(fields, `cannot list flannel leases from etcd; retrying. ${OUTAGE_GUIDANCE}`);
         }
         continue;
       }
@@ -453,11 +525,14 @@ export class EtcdLeaseSource {
           this.logger.warn({ revision: this.revision, err: end.error }, 'etcd canceled the watch; re-listing');
         }
       } else if (end.kind === 'disconnected') {
-        this.logger.warn({ revision: this.revision, err: end.error }, 'etcd watch disconnected; lease view is stale until etcd is back and re-listed');
+        this.logger.warn(
+          { revision: this.revision, err: end.error, ...this.outage() },
+          `etcd watch disconnected; lease view is stale until etcd is back and re-listed. ${OUTAGE_GUIDANCE}`,
+        );
       } else if (end.kind === 'timeout') {
-        this.logger.warn({ revision: this.revision }, `etcd did not acknowledge the watch within ${this.watchConnectTimeoutMs} ms; re-listing`);
+        this.logger.warn({ revision: this.revision, ...this.outage() }, `etcd did not acknowledge the watch within ${this.watchConnectTimeoutMs} ms; re-listing`);
       } else {
-        this.logger.error({ revision: this.revision, err: end.error }, 'etcd watch failed; re-listing');
+        this.logger.error({ revision: this.revision, err: end.error, ...this.outage() }, 'etcd watch failed; re-listing');
       }
     }
   }
@@ -505,6 +580,7 @@ export class EtcdLeaseSource {
     this.fresh = true;
     this.freshSince = Date.now();
     this.staleSince = null;
+    this.staleSinceMono = null;
     this.logger.info(
       {
         revision: this.revision,
@@ -522,6 +598,7 @@ export class EtcdLeaseSource {
     this.fresh = false;
     if (wasFresh) {
       this.staleSince = Date.now();
+      this.staleSinceMono = performance.now();
       this.emit({ type: 'stale', reason });
     }
   }

@@ -404,6 +404,39 @@ describe('EtcdLeaseSource when etcd goes away', () => {
     await waitFor(() => subnetsOf(source.snapshot()).includes('10.1.4.0/24'), { message: 'a watched lease after the restart' });
   });
 
+  it('while etcd is down, warns with the endpoints, how long the view has been stale, the cause and what is (not) done', async () => {
+    const prefix = newPrefix();
+    await putNetworkConfig(etcd.client, prefix, CONFIG);
+    const { logger, lines } = captureLogger();
+    const source = track(new EtcdLeaseSource({ endpoints: etcd.endpoint, prefix, logger, retry: FAST_RETRY }));
+    source.start();
+    await source.waitUntilFresh(fresh());
+    await etcd.halt();
+    try {
+      // Enough failed listings for the client's circuit breaker to open.
+      const breakerLine = await waitFor(() => lines.find(l => /cannot list/.test(l.msg) && /circuit breaker/i.test(String(l.obj['err']))), {
+        timeoutMs: 20_000,
+        message: 'a listing refused by the open circuit breaker',
+      });
+      expect(String(breakerLine.obj['err'])).toContain(etcd.endpoint);
+      expect(String(breakerLine.obj['cause'])).toMatch(/UNAVAILABLE|ECONNREFUSED|No connection/);
+      expect(breakerLine.obj['staleForMs']).toBeGreaterThan(0);
+
+      const warnings = lines.filter(l => l.level === 'warn' && /cannot list|disconnected/.test(l.msg));
+      expect(warnings.length).toBeGreaterThanOrEqual(2);
+      for (const line of warnings) {
+        expect(line.obj['endpoints']).toEqual([etcd.endpoint]);
+        expect(line.obj['staleForMs']).toEqual(expect.any(Number));
+        expect(line.msg).toMatch(/routesync changes no route while etcd is unreachable/);
+      }
+      const staleFor = warnings.map(l => Number(l.obj['staleForMs']));
+      expect(staleFor).toEqual([...staleFor].sort((a, b) => a - b));
+    } finally {
+      await etcd.restart();
+    }
+    await source.waitUntilFresh(fresh(20_000));
+  });
+
   it('keeps retrying when etcd is down at start, and after a crash', async () => {
     const prefix = newPrefix();
     await putNetworkConfig(etcd.client, prefix, CONFIG);
