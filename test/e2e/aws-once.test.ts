@@ -176,6 +176,70 @@ describe('routesync --once against the EC2 simulator', () => {
     expect(result.stdout).toContain(`unrouted ${gone?.subnet} → ${gone?.ip}: node-not-found`);
   });
 
+  it('a stopped instance: no ReplaceRoute pass after pass, the lease is node-stopped; once started it is routed again', async () => {
+    const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 2 }));
+    const prefix = freshPrefix();
+    await writeFlannel(suite.etcd.client, prefix, cluster.nodes);
+    expect((await once(cluster, prefix)).code).toBe(0);
+    const node = cluster.nodes[0];
+    if (node === undefined) throw new Error('no node');
+    cluster.world.stopInstance(node.instanceId);
+    expect(cluster.world.route(cluster.tableId, node.subnet)).toMatchObject({ state: 'blackhole', networkInterfaceId: node.eniId });
+    cluster.world.clearCalls();
+
+    for (let pass = 1; pass <= 3; pass += 1) {
+      const result = await once(cluster, prefix);
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stdout).toContain(`unrouted ${node.subnet} → ${node.ip}: node-stopped`);
+    }
+    expect(cluster.world.calls('DescribeRouteTables')).toHaveLength(3);
+    expect(cluster.world.calls('ReplaceRoute')).toEqual([]);
+    expect(cluster.world.mutatingCalls()).toEqual([]);
+
+    cluster.world.startInstance(node.instanceId);
+    const started = await once(cluster, prefix);
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout).toContain('2 routed');
+    expect(cluster.world.route(cluster.tableId, node.subnet)).toMatchObject({ state: 'active', networkInterfaceId: node.eniId });
+    expect(cluster.world.mutatingCalls()).toEqual([]);
+  });
+
+  it('a lease that fits in one table only is partial, and its ENI stops checking source/dest', async () => {
+    const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 3, routeLimit: 4 }));
+    // A second managed table that also holds a foreign route: room for two leases, not three.
+    const second = cluster.world.createRouteTable({ vpcId: cluster.vpcId, tags: { 'routesync/cluster': cluster.clusterName } }).routeTableId;
+    cluster.world.addForeignRoute(second, { destinationCidrBlock: '0.0.0.0/0', gatewayId: 'igw-0a1b2c3d4e5f60718' });
+    const prefix = freshPrefix();
+    await writeFlannel(suite.etcd.client, prefix, cluster.nodes);
+
+    const result = await once(cluster, prefix);
+    expect(result.code, result.stderr).toBe(3);
+    const [, , third] = cluster.nodes;
+    expect(cluster.flannelRoutes().get(third?.subnet ?? '')).toBe(third?.eniId);
+    expect(cluster.flannelRoutes(second).has(third?.subnet ?? '')).toBe(false);
+    expect(cluster.world.networkInterface(third?.eniId ?? '').sourceDestCheck).toBe(false);
+    expect(result.stdout).toContain(`partial  ${third?.subnet} → ${third?.ip}: route-limit (routed in ${cluster.tableId}; not in ${second}`);
+    expect(result.stdout).toContain('2 routed, 0 unrouted, 1 partial');
+  });
+
+  it('--route-limit 3 with a refused delete: the create that needed its room is held back, the table keeps 3 counted routes', async () => {
+    // EC2's own limit is higher (500 by default): only routesync's --route-limit protects the table.
+    const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 3, routeLimit: 3, sim: { routeLimit: 50 } }));
+    const [first, secondNode, gone] = cluster.nodes;
+    cluster.world.createRoute(cluster.tableId, { destinationCidrBlock: '10.1.9.0/24', networkInterfaceId: gone?.eniId ?? '' });
+    const prefix = freshPrefix();
+    await writeFlannel(suite.etcd.client, prefix, [first, secondNode].flatMap((n) => (n !== undefined ? [n] : [])));
+    cluster.world.failNext('DeleteRoute', 'UnauthorizedOperation', 1, 403);
+
+    const result = await once(cluster, prefix);
+    expect(result.code, result.stderr).toBe(1);
+    expect(cluster.world.countedRoutesOf(cluster.tableId)).toBe(3);
+    expect([...cluster.flannelRoutes().keys()].sort()).toEqual(['10.1.1.0/24', '10.1.9.0/24']);
+    expect(cluster.world.calls('CreateRoute')).toHaveLength(1);
+    expect(result.stdout).toContain(`unrouted 10.1.2.0/24 → ${secondNode?.ip}: route-limit`);
+    expect(result.stdout).toContain('held back: 1 create(s)');
+  });
+
   it('exits 4 without touching anything while another replica leads', async () => {
     const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 2 }));
     const prefix = freshPrefix();

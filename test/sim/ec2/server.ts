@@ -50,6 +50,8 @@ export const CONTROL_METHODS = [
   'countedRoutesOf',
   'launchInstance',
   'terminateInstance',
+  'stopInstance',
+  'startInstance',
   'createNetworkInterface',
   'attachNetworkInterface',
   'detachNetworkInterface',

@@ -146,11 +146,14 @@ export interface SimSubnet {
   readonly availabilityZone: string;
 }
 
+export type InstanceState = 'running' | 'stopped';
+
 export interface SimInstance {
   readonly instanceId: string;
   readonly subnetId: string;
   readonly vpcId: string;
   readonly networkInterfaceIds: readonly string[];
+  readonly state: InstanceState;
 }
 
 export interface EniSpec {
@@ -345,6 +348,7 @@ interface InstanceRecord {
   subnetId: string;
   vpcId: string;
   eniIds: string[];
+  state: InstanceState;
 }
 
 const ID_PATTERNS: Readonly<Record<string, RegExp>> = {
@@ -736,7 +740,7 @@ export class Ec2World {
     const instanceId = this.newId('i');
     const reserved = new Set<string>();
     const created = specs.map((spec) => this.buildEni({ ...spec, subnetId: spec.subnetId ?? subnet.id }, subnet.vpcId, reserved));
-    const record: InstanceRecord = { id: instanceId, subnetId: subnet.id, vpcId: subnet.vpcId, eniIds: [] };
+    const record: InstanceRecord = { id: instanceId, subnetId: subnet.id, vpcId: subnet.vpcId, eniIds: [], state: 'running' };
     this.instances.set(instanceId, record);
     created.forEach((eni, index) => {
       this.enis.set(eni.id, eni);
@@ -759,6 +763,28 @@ export class Ec2World {
       else this.detach(eni);
     }
     this.instances.delete(instanceId);
+  }
+
+  /**
+   * Stops an instance: its ENIs stay attached (`in-use`, same ids and addresses), and routes to them
+   * or to the instance turn `blackhole`, the target being unavailable
+   * (https://docs.aws.amazon.com/vpc/latest/userguide/RouteTables.html, route "blackhole";
+   * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/how-ec2-instance-stop-start-works.html:
+   * a stopped instance keeps its network interfaces and private IPv4 addresses).
+   */
+  stopInstance(instanceId: string): void {
+    this.requireInstance(instanceId).state = 'stopped';
+  }
+
+  /** Starts a stopped instance: the routes to its ENIs are `active` again, with nothing rewritten. */
+  startInstance(instanceId: string): void {
+    this.requireInstance(instanceId).state = 'running';
+  }
+
+  private requireInstance(instanceId: string): InstanceRecord {
+    const instance = this.instances.get(instanceId);
+    if (instance === undefined) throw new Ec2ApiError('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`);
+    return instance;
   }
 
   /** A detached (`available`) ENI. */
@@ -1100,11 +1126,12 @@ export class Ec2World {
         view.instanceId = instanceId;
         view.instanceOwnerId = this.accountId;
       }
-      view.state = eni?.attachment !== undefined ? 'active' : 'blackhole';
+      const attachedTo = eni?.attachment !== undefined ? this.instances.get(eni.attachment.instanceId) : undefined;
+      view.state = attachedTo !== undefined && attachedTo.state === 'running' ? 'active' : 'blackhole';
     } else if (record.instanceId !== undefined) {
       view.instanceId = record.instanceId;
       view.instanceOwnerId = this.accountId;
-      view.state = this.instances.has(record.instanceId) ? 'active' : 'blackhole';
+      view.state = this.instances.get(record.instanceId)?.state === 'running' ? 'active' : 'blackhole';
     }
     if (record.forcedState !== undefined) view.state = record.forcedState;
     return view;
@@ -1160,7 +1187,13 @@ export class Ec2World {
   }
 
   private instanceView(instance: InstanceRecord): SimInstance {
-    return { instanceId: instance.id, subnetId: instance.subnetId, vpcId: instance.vpcId, networkInterfaceIds: [...instance.eniIds] };
+    return {
+      instanceId: instance.id,
+      subnetId: instance.subnetId,
+      vpcId: instance.vpcId,
+      networkInterfaceIds: [...instance.eniIds],
+      state: instance.state,
+    };
   }
 
   private requireVpc(id: string): VpcRecord {
