@@ -186,6 +186,9 @@ describe('reconciler: a failed cloud read', () => {
     const summary = formatSummary(report, 'memory');
     expect(summary).toContain('leases: 2 valid in etcd, nothing done: the cloud read failed');
     expect(summary).not.toContain('0 valid');
+    const telemetry = new Telemetry('me', 'memory', 'c1', () => true);
+    telemetry.record(report);
+    expect(telemetry.status().lastPass).toMatchObject({ outcome: 'failed', validLeases: 2 });
   });
 });
 
