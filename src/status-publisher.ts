@@ -19,7 +19,7 @@
 import { performance } from 'node:perf_hooks';
 
 import type { Etcd3 } from 'etcd3';
-import { describeEtcdError, etcdEndpoints } from './leases/etcd-source.js';
+import { describeEtcdError, etcdEndpoints } from './leases/etcd-client.js';
 import type { Logger } from './log.js';
 import type { StatusDocument } from './telemetry.js';
 

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 
 import type { Etcd3 } from 'etcd3';
 
-import { createEtcdClient } from '../../src/leases/etcd-source.js';
+import { createEtcdClient } from '../../src/leases/etcd-client.js';
 import { leaseKeyFor, configKey } from '../../src/leases/flannel.js';
 
 export const ETCD_BIN = process.env['ETCD_BIN'] ?? '/usr/bin/etcd';

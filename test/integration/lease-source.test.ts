@@ -1,7 +1,8 @@
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { EtcdLeaseSource, createEtcdClient, type LeaseSourceChange, type LeaseSourceLogger } from '../../src/leases/etcd-source.js';
+import { createEtcdClient } from '../../src/leases/etcd-client.js';
+import { EtcdLeaseSource, type LeaseSourceChange, type LeaseSourceLogger } from '../../src/leases/lease-view.js';
 import { buildLeaseSnapshot, subnetsPrefix, type RawKeyValue } from '../../src/leases/flannel.js';
 import type { LeaseSnapshot } from '../../src/leases/types.js';
 import {
