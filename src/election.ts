@@ -7,6 +7,7 @@ import type { Etcd3 } from 'etcd3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from './log.js';
 import { anySignal } from './abort.js';
+import { systemClock } from './pacing/clock.js';
 
 export interface ElectionSettings {
   readonly key: string;
@@ -19,10 +20,30 @@ export async function currentLeader(client: Etcd3, settings: ElectionSettings): 
   return client.election(settings.key, settings.ttlSeconds).leader();
 }
 
+type KeepAliveEvent = 'keepaliveFired' | 'keepaliveSucceeded';
+
 /** What the fence needs of etcd3's Lease: its keep-alive events. */
 interface KeepAliveEvents {
-  on(event: 'keepaliveFired' | 'keepaliveSucceeded', listener: () => void): unknown;
-  removeListener(event: 'keepaliveFired' | 'keepaliveSucceeded', listener: () => void): unknown;
+  on(event: KeepAliveEvent, listener: () => void): unknown;
+  removeListener(event: KeepAliveEvent, listener: () => void): unknown;
+}
+
+/** What leadership needs of the campaign's lease: its events, and one keep-alive on demand. */
+interface CampaignLease extends KeepAliveEvents {
+  keepaliveOnce(): Promise<unknown>;
+}
+
+/** How often the fence compares its deadline with the clock. */
+const FENCE_CHECK_MS = 100;
+
+export interface LeaseFence {
+  /** Records that etcd acknowledged a keep-alive sent at `sentAt` (on the fence's clock). */
+  acknowledged(sentAt: number): void;
+  /** Send time of the latest keep-alive etcd acknowledged (or of the grant request). */
+  lastAcknowledgedSendAt(): number;
+  /** Starts checking the deadline; `onFenced` runs once, when it passes. */
+  arm(onFenced: (silentForMs: number) => void): void;
+  stop(): void;
 }
 
 /**
@@ -30,17 +51,22 @@ interface KeepAliveEvents {
  * received, and only then can a standby win. etcd3 reports a lost lease after 2 × TTL, far too
  * late, so the leader tracks when the keep-alives that etcd acknowledged were *sent* and steps down
  * `marginMs` before the earliest moment etcd may expire the lease.
+ *
+ * Tracking starts with the campaign, so keep-alives acknowledged while waiting to be elected count;
+ * the deadline is checked only once armed. `now` must be monotonic: a wall clock stepped back
+ * would hold the fence open while a standby is elected.
  */
-export function startFence(
+export function trackKeepAlives(
   lease: KeepAliveEvents,
   ttlSeconds: number,
   grantSentAt: number,
-  onFenced: (silentForMs: number) => void,
-  now: () => number = Date.now,
-): () => void {
+  now: () => number = systemClock.now,
+): LeaseFence {
   const marginMs = Math.max(1000, ttlSeconds * 250);
   let lastAckedSendTime = grantSentAt;
+  // etcd answers a stream's keep-alives in order, so acknowledgements pair with sends first in, first out.
   const sent: number[] = [];
+  let timer: NodeJS.Timeout | undefined;
   const fired = (): void => {
     sent.push(now());
   };
@@ -50,19 +76,43 @@ export function startFence(
   };
   lease.on('keepaliveFired', fired);
   lease.on('keepaliveSucceeded', succeeded);
-  const timer = setInterval(() => {
-    const deadline = lastAckedSendTime + ttlSeconds * 1000 - marginMs;
-    if (now() >= deadline) {
-      stop();
-      onFenced(now() - lastAckedSendTime);
-    }
-  }, 100);
   const stop = (): void => {
     clearInterval(timer);
+    timer = undefined;
     lease.removeListener('keepaliveFired', fired);
     lease.removeListener('keepaliveSucceeded', succeeded);
   };
-  return stop;
+  return {
+    acknowledged: (sentAt) => {
+      lastAckedSendTime = Math.max(lastAckedSendTime, sentAt);
+    },
+    lastAcknowledgedSendAt: () => lastAckedSendTime,
+    arm: (onFenced) => {
+      if (timer !== undefined) return;
+      const check = (): void => {
+        const silentForMs = now() - lastAckedSendTime;
+        if (silentForMs >= ttlSeconds * 1000 - marginMs) {
+          stop();
+          onFenced(silentForMs);
+        }
+      };
+      timer = setInterval(check, FENCE_CHECK_MS);
+    },
+    stop,
+  };
+}
+
+/** Tracks keep-alives and arms the fence at once; returns the function that stops it. */
+export function startFence(
+  lease: KeepAliveEvents,
+  ttlSeconds: number,
+  grantSentAt: number,
+  onFenced: (silentForMs: number) => void,
+  now: () => number = systemClock.now,
+): () => void {
+  const fence = trackKeepAlives(lease, ttlSeconds, grantSentAt, now);
+  fence.arm(onFenced);
+  return fence.stop;
 }
 
 export interface HeldLeadership {
@@ -72,26 +122,29 @@ export interface HeldLeadership {
 }
 
 /**
- * Campaigns once and resolves when elected. Rejects if the campaign fails or `signal` aborts
- * first (the campaign is resigned then).
+ * Campaigns once and resolves when elected, with a keep-alive etcd acknowledged after the
+ * election. Rejects if the campaign fails or `signal` aborts first (the campaign is resigned then).
+ * `now` is the fence's monotonic clock.
  */
 export async function acquireLeadership(
   client: Etcd3,
   settings: ElectionSettings,
   signal: AbortSignal,
   logger: Logger,
+  now: () => number = systemClock.now,
 ): Promise<HeldLeadership> {
-  const grantSentAt = Date.now();
+  const grantSentAt = now();
   const campaign = client.election(settings.key, settings.ttlSeconds).campaign(settings.identity);
   // etcd3 keeps the campaign's lease private; the fence needs its keep-alive events.
-  const lease = (campaign as unknown as { lease: KeepAliveEvents }).lease;
+  const lease = (campaign as unknown as { lease: CampaignLease }).lease;
+  const fence = trackKeepAlives(lease, settings.ttlSeconds, grantSentAt, now);
   const lost = new AbortController();
-  let stopFence: () => void = () => undefined;
   let elected = false;
   const resign = async (): Promise<void> => {
-    stopFence();
+    fence.stop();
     await campaign.resign().catch((err: unknown) => logger.warn({ err: String(err) }, 'resigning leadership failed'));
   };
+  const lostError = (): Error => (lost.signal.reason instanceof Error ? lost.signal.reason : new Error('campaign failed'));
   campaign.on('error', (err: unknown) => {
     if (elected) logger.error({ err: String(err) }, 'leadership lost: etcd session ended');
     lost.abort(err instanceof Error ? err : new Error(String(err)));
@@ -107,18 +160,41 @@ export async function acquireLeadership(
       });
       lost.signal.addEventListener('abort', () => {
         signal.removeEventListener('abort', onAbort);
-        reject(lost.signal.reason instanceof Error ? lost.signal.reason : new Error('campaign failed'));
+        reject(lostError());
       });
     });
+    elected = true;
+    fence.arm((silentForMs) => {
+      logger.error({ silentForMs }, 'leadership lost: etcd has not acknowledged a keep-alive in time; stopping all cloud writes');
+      lost.abort(new Error('fenced: leadership keep-alives not acknowledged'));
+    });
+    // One keep-alive acknowledged now gives the first pass the lease's whole window, however long the
+    // wait was. If it never comes back, the fence (armed above) ends this leadership in time.
+    const sentAt = now();
+    let stopWaiting: () => void = () => undefined;
+    await Promise.race([
+      lease.keepaliveOnce().then(
+        () => fence.acknowledged(sentAt),
+        (err: unknown) => logger.warn({ err: String(err) }, 'keep-alive after election failed'),
+      ),
+      new Promise<void>((resolve) => {
+        if (lost.signal.aborted || signal.aborted) return resolve();
+        const done = (): void => resolve();
+        lost.signal.addEventListener('abort', done, { once: true });
+        signal.addEventListener('abort', done, { once: true });
+        stopWaiting = () => {
+          lost.signal.removeEventListener('abort', done);
+          signal.removeEventListener('abort', done);
+        };
+      }),
+    ]);
+    stopWaiting();
+    if (lost.signal.aborted) throw lostError();
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
   } catch (err) {
     await resign();
     throw err;
   }
-  elected = true;
-  stopFence = startFence(lease, settings.ttlSeconds, grantSentAt, (silentForMs) => {
-    logger.error({ silentForMs }, 'leadership lost: etcd has not acknowledged a keep-alive in time; stopping all cloud writes');
-    lost.abort(new Error('fenced: leadership keep-alives not acknowledged'));
-  });
   return { signal: anySignal([signal, lost.signal]), resign };
 }
 

@@ -18,6 +18,7 @@ import { ReconcileTrigger } from './reconcile/trigger.js';
 import { formatSummary } from './reconcile/summary.js';
 import { acquireLeadership, currentLeader, runForLeadership, type ElectionSettings } from './election.js';
 import { Telemetry } from './telemetry.js';
+import { systemClock } from './pacing/clock.js';
 import { StatusPublisher } from './status-publisher.js';
 import { startHttpServer, type HttpHandle } from './http.js';
 
@@ -82,29 +83,70 @@ export async function runService(config: Config, io: ServiceIo, signal: AbortSig
       logger,
     );
 
+    const cloudReads = new CloudReads();
     let http: HttpHandle | undefined;
     if (config.listen !== null) {
-      http = await startHttpServer(config.listen, telemetry, () => readiness(telemetry, leases.isFresh(), config));
+      http = await startHttpServer(config.listen, telemetry, () =>
+        readiness({
+          leaseViewFresh: leases.isFresh(),
+          leading: telemetry.isLeader(),
+          leaderElect: config.leaderElect,
+          sinceCloudReadMs: cloudReads.sinceMs(),
+          resyncIntervalMs: config.resyncIntervalMs,
+        }),
+      );
       closers.push(() => http?.close() ?? Promise.resolve());
       logger.info({ listen: `${config.listen.host}:${http.port}` }, 'serving /metrics, /healthz, /readyz, /status');
     }
 
     const election: ElectionSettings = { key: config.leaderElectionKey, ttlSeconds: config.leaderLeaseTtlSeconds, identity };
     if (config.once) return await runOnce(config, io, logger, client, leases, reconciler, telemetry, election, signal);
-    return await runForever(config, logger, client, leases, reconciler, telemetry, publisher, election, signal);
+    return await runForever(config, logger, client, leases, reconciler, telemetry, publisher, cloudReads, election, signal);
   } finally {
     await closeAll();
   }
 }
 
-function readiness(telemetry: Telemetry, fresh: boolean, config: Config): { ready: boolean; reason: string } {
-  if (!fresh) return { ready: false, reason: 'lease view from etcd is not fresh' };
-  if (!telemetry.isLeader() && config.leaderElect) return { ready: true, reason: 'standby: watching leases' };
-  const last = telemetry.lastSuccessAt();
-  if (last === undefined) return { ready: false, reason: 'leader: no successful pass yet' };
-  const age = Date.now() - last.getTime();
-  if (age > 3 * config.resyncIntervalMs) return { ready: false, reason: `leader: last successful pass ${Math.round(age / 1000)}s ago` };
+export interface ReadinessInput {
+  readonly leaseViewFresh: boolean;
+  readonly leading: boolean;
+  readonly leaderElect: boolean;
+  /** Milliseconds since the last pass that read the cloud (applied or dry-run) under this leadership. */
+  readonly sinceCloudReadMs: number | undefined;
+  readonly resyncIntervalMs: number;
+}
+
+/**
+ * Ready: the lease view is fresh, and this replica is a standby, or a leader that keeps completing
+ * passes that read the cloud. Errors of single leases or changes are reported on them; they do not
+ * make the replica unready, or one bad change (or --dry-run) would stall every rollout.
+ */
+export function readiness(input: ReadinessInput): { ready: boolean; reason: string } {
+  if (!input.leaseViewFresh) return { ready: false, reason: 'lease view from etcd is not fresh' };
+  if (!input.leading && input.leaderElect) return { ready: true, reason: 'standby: watching leases' };
+  const since = input.sinceCloudReadMs;
+  if (since === undefined) return { ready: false, reason: 'leader: no pass has read the cloud yet' };
+  if (since > 3 * input.resyncIntervalMs) return { ready: false, reason: `leader: last pass that read the cloud ${Math.round(since / 1000)}s ago` };
   return { ready: true, reason: 'leader: reconciling' };
+}
+
+/** Monotonic time of the last pass that read the cloud, for readiness. */
+class CloudReads {
+  private last: number | undefined;
+
+  constructor(private readonly now: () => number = systemClock.now) {}
+
+  record(report: PassReport): void {
+    if (report.outcome === 'applied' || report.outcome === 'dry-run') this.last = this.now();
+  }
+
+  reset(): void {
+    this.last = undefined;
+  }
+
+  sinceMs(): number | undefined {
+    return this.last === undefined ? undefined : this.now() - this.last;
+  }
 }
 
 async function runOnce(
@@ -163,6 +205,7 @@ async function runForever(
   reconciler: Reconciler,
   telemetry: Telemetry,
   publisher: StatusPublisher,
+  cloudReads: CloudReads,
   election: ElectionSettings,
   signal: AbortSignal,
 ): Promise<number> {
@@ -176,9 +219,10 @@ async function runForever(
   const service = anySignal([signal, stopWith.signal]);
 
   const lead = async (leadership: AbortSignal): Promise<void> => {
+    // A pass of an earlier leadership says nothing about this one.
+    cloudReads.reset();
     telemetry.setLeader(true);
-    let retryDelayMs = 1000;
-    const trigger = new ReconcileTrigger(
+    const trigger: ReconcileTrigger = new ReconcileTrigger(
       {
         debounceMs: LEASE_EVENT_DEBOUNCE_MS,
         resyncIntervalMs: config.resyncIntervalMs,
@@ -187,6 +231,7 @@ async function runForever(
           const refresh = [...reasons].some((reason) => reason !== 'lease-event');
           const report = await reconciler.pass(passSignal, { refresh });
           telemetry.record(report);
+          cloudReads.record(report);
           logPass(logger, report, reasons);
           if (!passSignal.aborted) publisher.publish(telemetry.status());
           if (report.error !== undefined && isConfigurationError(report.error)) {
@@ -195,14 +240,11 @@ async function runForever(
             stopWith.abort();
             return;
           }
-          if (needsRetry(report) && !passSignal.aborted) {
-            trigger.request('retry', retryDelayMs);
-            retryDelayMs = Math.min(retryDelayMs * 2, config.resyncIntervalMs);
-          } else {
-            retryDelayMs = 1000;
-          }
+          // The trigger owns the backoff: asking during the pass delays the next one.
+          if (needsRetry(report) && !passSignal.aborted) trigger.request('retry');
         },
         onError: (err) => logger.error({ err: String(err) }, 'reconcile pass crashed'),
+        onRetryScheduled: (delayMs, failures) => logger.debug({ retryInMs: delayMs, failures }, 'reconcile pass to be retried'),
       },
       leadership,
     );

@@ -116,6 +116,57 @@ describe('leader election across replicas', () => {
   });
 });
 
+describe('a standby that waited long', () => {
+  it('elected after more than 3 × TTL of waiting, does not fence itself, and its first pass is not aborted', async () => {
+    const { cluster: c, prefix } = await setup(4, 3);
+    const a = replica(c, prefix);
+    await elected(a);
+    await waitFor(() => c.flannelRoutes().size === 3, { timeoutMs: 20_000 });
+    const b = replica(c, prefix);
+    await standbyReady(b);
+    const campaignedAt = await waitFor(() => loggedAt(b, 'campaigning for leadership'));
+    // The scenario itself: b keeps campaigning while a holds, longer than 3 × the 3 s TTL.
+    await waitFor(() => Date.now() - campaignedAt > 3 * 3000 + 500, { timeoutMs: 20_000, intervalMs: 250 });
+    expect(loggedAt(b, 'elected leader')).toBeUndefined();
+
+    expect((await a.stop('SIGTERM')).code).toBe(0);
+    await elected(b);
+    const node = c.nodes[3]!;
+    await putLease(suite.etcd.client, prefix, node.subnet, node.ip);
+    await waitFor(() => c.flannelRoutes().get(node.subnet) === node.eniId, { timeoutMs: 20_000, message: `b did not route the lease:\n${b.stderr().slice(-2000)}` });
+
+    const logs = b.logs();
+    const electedAt = logs.findIndex((l) => l['msg'] === 'elected leader');
+    const firstPass = logs.slice(electedAt).find((l) => l['msg'] === 'reconcile pass done' || l['msg'] === 'reconcile pass made no change');
+    expect(firstPass, b.stderr().slice(-2000)).toMatchObject({ msg: 'reconcile pass done', outcome: 'applied' });
+    expect(logs.filter((l) => typeof l['msg'] === 'string' && l['msg'].startsWith('leadership lost'))).toEqual([]);
+    expect(logs.filter((l) => l['msg'] === 'campaigning for leadership')).toHaveLength(1);
+    expect(logs.filter((l) => l['msg'] === 'elected leader')).toHaveLength(1);
+    expect(writerRuns(c, { a, b })).toEqual(['a', 'b']);
+  });
+});
+
+describe('a cloud read that keeps failing', () => {
+  it('is retried with a growing delay, not in a hot loop', async () => {
+    const { cluster: c, prefix } = await setup(4, 3);
+    const a = replica(c, prefix);
+    await elected(a);
+    await waitFor(() => c.flannelRoutes().size === 3, { timeoutMs: 20_000 });
+    c.world.failNext('DescribeRouteTables', 'UnauthorizedOperation', 1_000_000, 403);
+    const node = c.nodes[3]!;
+    await putLease(suite.etcd.client, prefix, node.subnet, node.ip);
+
+    const failed = (): number[] => c.world.calls('DescribeRouteTables').filter((call) => call.fault === 'injected').map((call) => call.time);
+    const times = await waitFor(() => (failed().length >= 4 ? failed() : undefined), { timeoutMs: 30_000, message: `too few retries:\n${a.stderr().slice(-2000)}` });
+    // Retries wait at least half of 1 s, 2 s, 4 s (the jitter takes up to half); the old loop retried within milliseconds.
+    const gaps = times.slice(1, 4).map((t, i) => t - times[i]!);
+    expect(gaps[0]).toBeGreaterThanOrEqual(400);
+    expect(gaps[1]).toBeGreaterThanOrEqual(900);
+    expect(gaps[2]).toBeGreaterThanOrEqual(1900);
+    expect(a.logs().filter((l) => l['msg'] === 'reconcile pass made no change').length).toBeLessThanOrEqual(failed().length);
+  });
+});
+
 describe('observability', () => {
   it('serves /healthz, /readyz, /status and /metrics, and writes the status to etcd', async () => {
     const { cluster: c, prefix } = await setup(3, 3);
@@ -149,5 +200,36 @@ describe('observability', () => {
 
     const stored = await waitFor(async () => (await suite.etcd.client.get(`/routesync/${c.clusterName}/status`).string()) ?? undefined);
     expect(JSON.parse(stored)).toMatchObject({ identity: replicaOf(a), leader: true });
+  });
+  it('a leader with one change failing for good is ready: the error is reported on its lease', async () => {
+    const { cluster: c, prefix } = await setup(3, 3);
+    c.world.failNext('CreateRoute', 'InvalidNetworkInterfaceID.NotFound', 1, 400);
+    const a = replica(c, prefix);
+    await elected(a);
+    const port = await waitFor(() => httpPortOf(a));
+    await waitFor(async () => {
+      const body = (await getJson<{ leases: Array<{ state: string }> }>(port, '/status')).body;
+      return body.leases.some((l) => l.state === 'error');
+    }, { timeoutMs: 20_000, message: 'no lease in error' });
+    const ready = await waitFor(async () => {
+      const r = await getJson<string>(port, '/readyz');
+      return r.status === 200 ? r : undefined;
+    }, { timeoutMs: 20_000, message: 'leader with one failed change never ready' });
+    expect(String(ready.body)).toMatch(/^leader/);
+    expect(c.flannelRoutes().size).toBe(2);
+  });
+
+  it('a --dry-run leader is ready and changes nothing', async () => {
+    const { cluster: c, prefix } = await setup(3, 3);
+    const a = replica(c, prefix, suite.etcd.endpoint, ['--dry-run']);
+    await elected(a);
+    const port = await waitFor(() => httpPortOf(a));
+    const ready = await waitFor(async () => {
+      const r = await getJson<string>(port, '/readyz');
+      return r.status === 200 ? r : undefined;
+    }, { timeoutMs: 20_000, message: 'dry-run leader never ready' });
+    expect(String(ready.body)).toMatch(/^leader/);
+    expect(a.logs().some((l) => l['msg'] === 'reconcile pass done' && l['outcome'] === 'dry-run')).toBe(true);
+    expect(c.world.mutatingCalls()).toEqual([]);
   });
 });
