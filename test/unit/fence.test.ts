@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import type { Etcd3 } from 'etcd3';
 import { acquireLeadership, startFence, type ElectionSettings } from '../../src/election.js';
+import type { Logger } from '../../src/log.js';
 
 // Fake timers fake performance.now too: the fence's default monotonic clock follows them, while
 // vi.setSystemTime moves only the wall clock.
@@ -119,12 +120,12 @@ function fakeElection(ttlSeconds: number): {
   campaign: FakeCampaign;
   settings: ElectionSettings;
   logs: Array<{ level: number; msg: string }>;
-  logger: ReturnType<typeof pino>;
+  logger: Logger;
 } {
   const campaign = new FakeCampaign(new FakeLease(ttlSeconds));
   const client = { election: () => ({ campaign: () => campaign }) } as unknown as Etcd3;
   const logs: Array<{ level: number; msg: string }> = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(JSON.parse(line) as { level: number; msg: string }) });
+  const logger: Logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(JSON.parse(line) as { level: number; msg: string }) });
   return { client, campaign, settings: { key: 'leader', ttlSeconds, identity: 'me' }, logs, logger };
 }
 
