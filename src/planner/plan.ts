@@ -1,7 +1,7 @@
 /**
  * The planner: a pure function from (leases, network, actual routes, node resolutions, policy) to
  * the changes that make the cloud match flannel, plus what became of every lease and table.
- * No I/O, no clock, no logging: everything it needs arrives as arguments (DESIGN §2.1, §5).
+ * No I/O, no clock, no logging: everything it needs arrives as arguments, so it is table-tested without a cloud (rules: docs/architecture.md, 'Planner rules').
  */
 import type { Lease } from '../leases/types.js';
 import type {

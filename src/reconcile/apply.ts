@@ -3,7 +3,7 @@
  * change, retries for throttling and transient errors, and no retry for errors that are permanent
  * for a lease. A failing change never blocks the others.
  *
- * Pacing (DESIGN §6): a provider with a pacer (RouteProvider.pacer) paces each of its calls on the
+ * Pacing (why: docs/architecture.md, 'AWS facts', throttling): a provider with a pacer (RouteProvider.pacer) paces each of its calls on the
  * token bucket of the API action it makes, mirroring the cloud's own limits, so changes go out at
  * the cloud's rate. Here that means:
  * - each kind of change (create, replace, delete, enable-forwarding: one API action each) has its

@@ -212,7 +212,7 @@ export class Reconciler {
   }
 }
 
-/** DESIGN §3 exit codes for a --once pass: 0 all routed, 3 some unrouted, 1 errors left. */
+/** The exit codes of a --once pass (README, Exit codes): 0 all routed, 3 some unrouted or partial, 1 errors left. */
 export function exitCodeFor(report: PassReport): 0 | 1 | 3 {
   if (report.outcome === 'skipped' || report.outcome === 'failed') return 1;
   if (report.results.some((r) => !r.ok) || report.leases.some((l) => l.state === 'error')) return 1;
