@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The command line: the only place that exits the process (DESIGN §2.5). */
+/** The command line: the only place that exits the process (every other layer returns an exit code or throws). */
 import { providerDefaults } from '../providers/registry.js';
 import { parseConfig, UsageError, HelpShown } from './config.js';
 import { favourSmallHeap } from './heap-tuning.js';
@@ -7,13 +7,13 @@ import { createLogger } from './log.js';
 import { runService, EXIT } from './service.js';
 
 // The AWS SDK warns on Node 20 that releases after early 2027 need Node 22; package.json pins a
-// release that supports Node 20 (DESIGN §8), so the multi-line warning would only break the JSON log.
+// release that supports Node 20, so the multi-line warning would only break the JSON log.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 async function main(): Promise<number> {
   let config;
   try {
-    config = parseConfig(process.argv.slice(2));
+    config = parseConfig(process.argv.slice(2), process.env, (text) => process.stdout.write(text), { checkFiles: true });
   } catch (err) {
     if (err instanceof HelpShown) return EXIT.ok;
     if (err instanceof UsageError) {

@@ -1,10 +1,13 @@
 /**
  * Flags and environment variables → a validated Config. Every bad value is reported with the flag
- * that carried it (DESIGN §2.7, §3); nothing here exits: the CLI turns a UsageError into exit 2.
+ * that carried it, so the operator knows what to fix; nothing here exits: the CLI turns a UsageError into exit 2.
  */
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { DeleteCap } from './planner/plan.js';
 import { providerNames, providerDefaults } from '../providers/registry.js';
+import { BUILD_COMMIT_ENV, VERSION } from './version.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -42,8 +45,10 @@ export interface Config {
   readonly leaderElect: boolean;
   readonly leaderElectionKey: string;
   readonly leaderLeaseTtlSeconds: number;
-  /** null: no HTTP server. */
+  /** /metrics, /healthz, /readyz; null: none of them. */
   readonly listen: { readonly host: string; readonly port: number } | null;
+  /** /status, on its own server (loopback by default); null: not served. */
+  readonly statusListen: { readonly host: string; readonly port: number } | null;
   readonly logLevel: LogLevel;
   readonly allowEmpty: boolean;
   readonly maxDeletesPerPass: DeleteCap;
@@ -74,6 +79,12 @@ export function parseDuration(text: string): number | undefined {
   return Number.isFinite(total) ? total : undefined;
 }
 
+/**
+ * ROUTESYNC_* variables that are settings of their own, not a flag's: the AWS API rate limits
+ * (providers/aws-vpc/from-config.ts) and the commit the build came from (src/version.ts).
+ */
+export const ENV_ONLY_SETTINGS: readonly string[] = ['ROUTESYNC_AWS_API_RATE_LIMITS', BUILD_COMMIT_ENV];
+
 function envName(flag: string): string {
   return `ROUTESYNC_${flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
 }
@@ -94,6 +105,7 @@ export function buildCommand(): Command {
         'Every flag can also be set with ROUTESYNC_<FLAG_IN_UPPER_SNAKE>, e.g. ROUTESYNC_CLUSTER_NAME.',
     )
     .helpOption('-h, --help', 'show this help')
+    .version(VERSION, '--version', 'print the version and exit')
     .configureHelp({ helpWidth: 130 })
     .showHelpAfterError(false)
     .allowExcessArguments(false)
@@ -121,7 +133,14 @@ export function buildCommand(): Command {
     .addOption(new Option('--no-leader-elect', 'reconcile without leader election'))
     .addOption(valueOption('--leader-election-key <name>', 'etcd election name (default: /routesync/<cluster-name>/leader)'))
     .addOption(valueOption('--leader-lease-ttl <duration>', 'etcd lease TTL for leadership', '10s'))
-    .addOption(valueOption('--listen <host:port>', 'HTTP address for /metrics, /healthz, /readyz, /status; empty disables', '0.0.0.0:9090'))
+    .addOption(valueOption('--listen <host:port>', 'HTTP address for /metrics, /healthz, /readyz; empty disables HTTP (and /status unless --status-listen is given)', '0.0.0.0:9090'))
+    .addOption(
+      valueOption(
+        '--status-listen <host:port>',
+        'HTTP address for /status (every lease, node, ENI and cloud error): loopback unless you open it; empty disables',
+        '127.0.0.1:9091',
+      ),
+    )
     .addOption(valueOption('--log-level <level>', `JSON logs on stderr: ${LOG_LEVELS.join(', ')}`, 'info'))
     .addOption(new Option('--allow-empty', 'let an empty lease set delete owned routes (normally a safety valve keeps them)').default(false))
     .addOption(valueOption('--max-deletes-per-pass <n|n%>', 'cap on route deletions per table per pass; a percentage of the owned routes', '20%'))
@@ -139,6 +158,37 @@ export function buildCommand(): Command {
 }
 
 type Raw = Record<string, unknown>;
+
+/** The variable of every flag that has one (not --help, --version or a --no-… negation). */
+export function flagEnvNames(program: Command = buildCommand()): Set<string> {
+  return new Set(program.options.filter((o) => o.long !== undefined && !o.negate && o.long !== '--version').map((o) => envName(o.long ?? '')));
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** A ROUTESYNC_* variable that is no setting is a typo: ignoring it would silently run without it. */
+function rejectUnknownEnv(program: Command, env: NodeJS.ProcessEnv): void {
+  const known = [...flagEnvNames(program), ...ENV_ONLY_SETTINGS];
+  const unknown = Object.keys(env)
+    .filter((name) => name.startsWith('ROUTESYNC_') && !known.includes(name))
+    .sort();
+  if (unknown.length === 0) return;
+  const described = unknown.map((name) => {
+    const closest = [...known].sort((a, b) => editDistance(name, a) - editDistance(name, b))[0] ?? '';
+    return `${name}=${JSON.stringify(env[name] ?? '')} (did you mean ${closest}?)`;
+  });
+  throw new UsageError(`unknown environment variable ${described.join(', ')}; flags are set with ROUTESYNC_<FLAG_IN_UPPER_SNAKE>, see routesync --help`);
+}
 
 /** Flag values with the environment filled in: a flag given on the command line wins over ROUTESYNC_*. */
 class Values {
@@ -211,6 +261,55 @@ function parseListen(value: string, flag = '--listen'): Config['listen'] {
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
 
+/** PEM blocks of one type, e.g. CERTIFICATE. */
+function pemBlocks(text: string, type: RegExp): string[] {
+  return [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g)].filter((m) => type.test(m[1] ?? '')).map((m) => m[0]);
+}
+
+function readPem(label: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+    throw bad(label, path, `cannot read it: ${why}`);
+  }
+}
+
+function certificates(label: string, path: string): X509Certificate[] {
+  const blocks = pemBlocks(readPem(label, path), /^(X509 |TRUSTED )?CERTIFICATE$/);
+  if (blocks.length === 0) throw bad(label, path, 'no PEM certificate in it (-----BEGIN CERTIFICATE-----)');
+  return blocks.map((block, index) => {
+    try {
+      return new X509Certificate(block);
+    } catch (err) {
+      throw bad(label, path, `certificate ${index + 1} does not parse: ${(err as Error).message}`);
+    }
+  });
+}
+
+/**
+ * The TLS files must be readable PEM, and the key must belong to the certificate: otherwise the
+ * etcd client fails later with a stack trace and exit 1, and systemd restarts it forever.
+ */
+function checkTlsFiles(files: { caFile?: string | undefined; certFile?: string | undefined; keyFile?: string | undefined }, label: (flag: string) => string): void {
+  if (files.caFile !== undefined) certificates(label('--etcd-cafile'), files.caFile);
+  const cert = files.certFile === undefined ? undefined : certificates(label('--etcd-certfile'), files.certFile)[0];
+  if (files.keyFile === undefined) return;
+  const keyLabel = label('--etcd-keyfile');
+  const keyText = readPem(keyLabel, files.keyFile);
+  if (pemBlocks(keyText, /PRIVATE KEY$/).length === 0) throw bad(keyLabel, files.keyFile, 'no PEM private key in it (-----BEGIN PRIVATE KEY-----)');
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(keyText);
+  } catch (err) {
+    throw bad(keyLabel, files.keyFile, `the private key does not parse (an encrypted key is not supported): ${(err as Error).message}`);
+  }
+  if (cert !== undefined && !cert.checkPrivateKey(key)) {
+    throw bad(keyLabel, files.keyFile, `not the key of the certificate in ${label('--etcd-certfile')} ${files.certFile ?? ''}`);
+  }
+}
+
 function parseDeleteCap(value: string, flag = '--max-deletes-per-pass'): DeleteCap {
   const percent = /^(\d+(?:\.\d+)?)%$/.exec(value);
   if (percent !== null && Number(percent[1]) > 0 && Number(percent[1]) <= 100) return { kind: 'percent', value: Number(percent[1]) };
@@ -222,7 +321,17 @@ function parseDeleteCap(value: string, flag = '--max-deletes-per-pass'): DeleteC
  * Parses argv (without node and script) and the environment into a Config.
  * Throws UsageError for anything wrong, HelpShown after printing --help.
  */
-export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, write: (text: string) => void = (t) => process.stdout.write(t)): Config {
+export interface ParseOptions {
+  /** Read the TLS files and check they are PEM that fits together (the CLI does; manifest tests only parse). */
+  readonly checkFiles?: boolean;
+}
+
+export function parseConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  write: (text: string) => void = (t) => process.stdout.write(t),
+  options: ParseOptions = {},
+): Config {
   const program = buildCommand();
   program.exitOverride();
   program.configureOutput({ writeOut: write, writeErr: () => undefined });
@@ -230,11 +339,12 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     program.parse([...argv], { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') throw new HelpShown('help');
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') throw new HelpShown('help');
       throw new UsageError(err.message.replace(/^error: /, ''));
     }
     throw err;
   }
+  rejectUnknownEnv(program, env);
   const values = new Values(program, env);
 
   const provider = values.text('provider');
@@ -257,6 +367,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   if ((tlsFiles.certFile === undefined) !== (tlsFiles.keyFile === undefined)) {
     throw new UsageError('--etcd-certfile and --etcd-keyfile go together: give both or neither');
   }
+  if (options.checkFiles === true) checkTlsFiles(tlsFiles, (flag) => values.label(flag));
 
   const routeLimitText = values.text('routeLimit');
   const routeLimit = routeLimitText === undefined ? defaults.routeLimit : positiveInt(values.label('--route-limit'), routeLimitText);
@@ -277,7 +388,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const vpcId = values.text('vpcId');
   if (vpcId !== undefined && !/^vpc-[0-9a-f]{8,17}$/.test(vpcId)) throw bad(values.label('--vpc-id'), vpcId, 'expected a VPC id such as vpc-0123456789abcdef0');
   const region = values.text('awsRegion') ?? env['AWS_REGION'];
-  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw bad(values.label('--aws-region'), region, 'expected a region such as us-east-1');
+  if (region !== undefined && !/^[a-z]{2,4}(-[a-z]+)+-\d+$/.test(region)) throw bad(values.label('--aws-region'), region, 'expected a region such as us-east-1');
   const awsEndpoint = values.text('awsEndpoint') ?? env['AWS_ENDPOINT_URL_EC2'] ?? env['AWS_ENDPOINT_URL'];
   if (awsEndpoint !== undefined) url(values.label('--aws-endpoint'), awsEndpoint);
   if (provider === 'aws-vpc') {
@@ -298,6 +409,13 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   if (provider === 'gce' && gceProject === undefined) throw new UsageError('--provider gce needs --gce-project');
 
   const once = values.switch('once');
+  const listen = parseListen(values.text('listen') ?? '', values.label('--listen'));
+  // `--listen ''` turns HTTP off, /status included, unless --status-listen asks for it.
+  const statusGiven = program.getOptionValueSource('statusListen') === 'cli' || env[envName('--status-listen')] !== undefined;
+  const statusListen = listen === null && !statusGiven ? null : parseListen(values.text('statusListen') ?? '', values.label('--status-listen'));
+  if (listen !== null && statusListen !== null && listen.port !== 0 && listen.port === statusListen.port) {
+    throw bad(values.label('--status-listen'), values.text('statusListen') ?? '', `expected a port other than --listen's ${listen.port}`);
+  }
   return {
     provider,
     etcd: {
@@ -315,7 +433,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     leaderElect: values.switch('leaderElect'),
     leaderElectionKey: values.text('leaderElectionKey') ?? `/routesync/${clusterName}/leader`,
     leaderLeaseTtlSeconds: ttlMs / 1000,
-    listen: parseListen(values.text('listen') ?? '', values.label('--listen')),
+    listen,
+    statusListen,
     logLevel: logLevel as LogLevel,
     allowEmpty: values.switch('allowEmpty'),
     maxDeletesPerPass: parseDeleteCap(values.text('maxDeletesPerPass') ?? '20%', values.label('--max-deletes-per-pass')),

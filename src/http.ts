@@ -1,5 +1,9 @@
-/** The operator's HTTP endpoints: /metrics, /healthz, /readyz, /status. */
-import { createServer, type Server } from 'node:http';
+/**
+ * The operator's HTTP endpoints. /metrics, /healthz and /readyz are served on --listen, where
+ * probes and Prometheus reach them. /status lists every lease, node, ENI and raw cloud error, so
+ * it has a server of its own on --status-listen, loopback unless the operator opens it.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Telemetry } from './telemetry.js';
 
@@ -8,37 +12,32 @@ export interface HttpHandle {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(
-  listen: { host: string; port: number },
-  telemetry: Telemetry,
-  ready: () => { ready: boolean; reason: string },
-): Promise<HttpHandle> {
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+export interface Listen {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Probes, scrapes and curl need little: a slow or piled-up client cannot hold the process. */
+const LIMITS = { requestTimeoutMs: 10_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 5_000, maxConnections: 64 } as const;
+
+type Route = (req: IncomingMessage, send: (status: number, type: string, body: string) => void) => void;
+
+async function serve(listen: Listen, routes: Readonly<Record<string, Route>>, notFound: string): Promise<HttpHandle> {
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     const send = (status: number, type: string, body: string): void => {
       res.writeHead(status, { 'content-type': type });
       res.end(body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n');
-    switch (path) {
-      case '/healthz':
-        return send(200, 'text/plain', 'ok\n');
-      case '/readyz': {
-        const state = ready();
-        return send(state.ready ? 200 : 503, 'text/plain', `${state.reason}\n`);
-      }
-      case '/status':
-        return send(200, 'application/json', `${JSON.stringify(telemetry.status(), null, 2)}\n`);
-      case '/metrics':
-        telemetry.registry
-          .metrics()
-          .then((body) => send(200, telemetry.registry.contentType, body))
-          .catch((err: unknown) => send(500, 'text/plain', `${String(err)}\n`));
-        return;
-      default:
-        return send(404, 'text/plain', 'not found: try /metrics, /healthz, /readyz, /status\n');
-    }
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    if (route === undefined) return send(404, 'text/plain', notFound);
+    route(req, send);
   });
+  server.requestTimeout = LIMITS.requestTimeoutMs;
+  server.headersTimeout = LIMITS.headersTimeoutMs;
+  server.keepAliveTimeout = LIMITS.keepAliveTimeoutMs;
+  server.maxConnections = LIMITS.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => resolve());
@@ -51,4 +50,34 @@ export async function startHttpServer(
         server.close(() => resolve());
       }),
   };
+}
+
+/** /metrics, /healthz, /readyz on --listen. */
+export async function startHttpServer(listen: Listen, telemetry: Telemetry, ready: () => { ready: boolean; reason: string }): Promise<HttpHandle> {
+  return serve(
+    listen,
+    {
+      '/healthz': (_req, send) => send(200, 'text/plain', 'ok\n'),
+      '/readyz': (_req, send) => {
+        const state = ready();
+        send(state.ready ? 200 : 503, 'text/plain', `${state.reason}\n`);
+      },
+      '/metrics': (_req, send) => {
+        telemetry.registry
+          .metrics()
+          .then((body) => send(200, telemetry.registry.contentType, body))
+          .catch((err: unknown) => send(500, 'text/plain', `${String(err)}\n`));
+      },
+    },
+    'not found: try /metrics, /healthz, /readyz (/status is served on --status-listen, 127.0.0.1:9091 by default)\n',
+  );
+}
+
+/** The detailed /status document on --status-listen. */
+export async function startStatusServer(listen: Listen, telemetry: Telemetry): Promise<HttpHandle> {
+  return serve(
+    listen,
+    { '/status': (_req, send) => send(200, 'application/json', `${JSON.stringify(telemetry.status(), null, 2)}\n`) },
+    'not found: try /status\n',
+  );
 }

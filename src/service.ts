@@ -20,7 +20,8 @@ import { acquireLeadership, currentLeader, runForLeadership, type ElectionSettin
 import { Telemetry } from './telemetry.js';
 import { systemClock } from './pacing/clock.js';
 import { StatusPublisher } from './status-publisher.js';
-import { startHttpServer, type HttpHandle } from './http.js';
+import { startHttpServer, startStatusServer, type HttpHandle } from './http.js';
+import { VERSION } from './version.js';
 
 export const EXIT = { ok: 0, runtime: 1, usage: 2, unrouted: 3, otherLeader: 4 } as const;
 
@@ -63,7 +64,7 @@ export async function runService(config: Config, io: ServiceIo, signal: AbortSig
 
     let provider: RouteProvider;
     try {
-      provider = telemetry.instrument(await createProvider({ config, logger, userAgentSuffix: `routesync/${identity}` }));
+      provider = telemetry.instrument(await createProvider({ config, logger, userAgentSuffix: `routesync/${VERSION}+${identity}` }));
     } catch (err) {
       if (err instanceof ConfigError) {
         logger.fatal(err.message);
@@ -96,7 +97,12 @@ export async function runService(config: Config, io: ServiceIo, signal: AbortSig
         }),
       );
       closers.push(() => http?.close() ?? Promise.resolve());
-      logger.info({ listen: `${config.listen.host}:${http.port}` }, 'serving /metrics, /healthz, /readyz, /status');
+      logger.info({ listen: `${config.listen.host}:${http.port}` }, 'serving /metrics, /healthz, /readyz');
+    }
+    if (config.statusListen !== null) {
+      const status = await startStatusServer(config.statusListen, telemetry);
+      closers.push(() => status.close());
+      logger.info({ statusListen: `${config.statusListen.host}:${status.port}` }, 'serving /status');
     }
 
     const election: ElectionSettings = { key: config.leaderElectionKey, ttlSeconds: config.leaderLeaseTtlSeconds, identity };

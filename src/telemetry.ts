@@ -6,8 +6,17 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { PassReport } from './reconcile/reconciler.js';
 import type { Change, NodeResolution, RouteProvider, RouteTable } from '../providers/provider.js';
 import { classifyError } from './errors.js';
+import { VERSION, buildCommit } from './version.js';
+
+/**
+ * prom-client's gauges that end in _total, which Prometheus reserves for counters (`promtool check
+ * metrics` fails on them); nodejs_active_handles, _requests and _resources hold the same counts by type.
+ */
+const DEFAULT_METRICS_DROPPED = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 export interface StatusDocument {
+  /** routesync's version (package.json). */
+  readonly version: string;
   readonly identity: string;
   readonly provider: string;
   readonly clusterName: string;
@@ -54,6 +63,7 @@ export class Telemetry {
   private readonly cloudCalls: Counter;
   private readonly throttled: Counter;
   private readonly tableRoutes: Gauge;
+  private readonly lastSuccessGauge: Gauge;
 
   constructor(
     private readonly identity: string,
@@ -61,8 +71,19 @@ export class Telemetry {
     private readonly clusterName: string,
     private readonly leaseViewFresh: () => boolean,
   ) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'routesync_process_' });
+    // The standard process_* and nodejs_* names, as stock dashboards expect them.
+    collectDefaultMetrics({ register: this.registry });
+    for (const name of DEFAULT_METRICS_DROPPED) this.registry.removeSingleMetric(name);
     const registers = [this.registry];
+    new Gauge({ name: 'routesync_build_info', help: 'Always 1: the version, commit and Node.js version of this build', labelNames: ['version', 'commit', 'node'], registers }).set(
+      { version: VERSION, commit: buildCommit(), node: process.version },
+      1,
+    );
+    this.lastSuccessGauge = new Gauge({
+      name: 'routesync_last_successful_pass_timestamp_seconds',
+      help: 'Unix time of the last pass that applied everything it planned (0: none yet)',
+      registers,
+    });
     this.leasesByState = new Gauge({ name: 'routesync_leases', help: 'Valid leases by state after the last pass', labelNames: ['state'], registers });
     this.unrouted = new Gauge({ name: 'routesync_unrouted_leases', help: 'Leases without a route, by reason', labelNames: ['reason'], registers });
     this.invalid = new Gauge({ name: 'routesync_invalid_leases', help: 'Keys under subnets/ that could not be used', registers });
@@ -88,7 +109,10 @@ export class Telemetry {
 
   record(report: PassReport): void {
     this.lastReport = report;
-    if (report.outcome === 'applied' && report.results.every((r) => r.ok)) this.lastSuccess = new Date();
+    if (report.outcome === 'applied' && report.results.every((r) => r.ok)) {
+      this.lastSuccess = new Date();
+      this.lastSuccessGauge.set(this.lastSuccess.getTime() / 1000);
+    }
     this.passes.inc({ outcome: report.outcome });
     this.passDuration.observe({ outcome: report.outcome }, report.durationMs / 1000);
     for (const result of report.results) this.changes.inc({ kind: result.change.kind, result: result.ok ? 'ok' : result.error.class });
@@ -146,6 +170,7 @@ export class Telemetry {
   status(): StatusDocument {
     const report = this.lastReport;
     return {
+      version: VERSION,
       identity: this.identity,
       provider: this.provider,
       clusterName: this.clusterName,

@@ -12,7 +12,7 @@ import type { Etcd3 } from 'etcd3';
 import { startEtcd, deleteLease, waitFor, type EtcdServer } from '../helpers/etcd.js';
 import { clusterArgs, startAwsCluster, writeFlannel } from '../helpers/aws-cluster.js';
 import { gceClusterArgs, startGceCluster, writeGceFlannel } from '../helpers/gce-cluster.js';
-import { getJson, httpPortOf, startRoutesync, stopAllRoutesync } from '../helpers/routesync.js';
+import { getJson, statusPortOf, startRoutesync, stopAllRoutesync } from '../helpers/routesync.js';
 
 const PREFIX = '/coreos.com/network';
 
@@ -167,7 +167,7 @@ async function tell(makeStage: () => Promise<Stage>): Promise<void> {
     const args = st.args(etcd.endpoint);
     say(`$ routesync ${args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a}'`)).join(' ')}`);
     const proc = startRoutesync(args);
-    const port = await waitFor(() => httpPortOf(proc), { timeoutMs: 15_000, message: 'routesync did not start its HTTP server' });
+    const port = await waitFor(() => statusPortOf(proc), { timeoutMs: 15_000, message: 'routesync did not start its /status server' });
 
     say();
     say(st.convergeLine);

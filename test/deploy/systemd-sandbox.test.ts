@@ -126,8 +126,8 @@ describe.skipIf(!hasSeccomp || !hasSystemdAnalyze)("the built CLI under the unit
     expect(result.signal).toBe('SIGSYS');
   });
 
-  it('--help exits 0', async () => {
-    for (const args of [['--help']]) {
+  it('--help and --version exit 0', async () => {
+    for (const args of [['--help'], ['--version']]) {
       const result = await runFiltered(allowed, action, args);
       expect({ args, code: result.code, signal: result.signal }, result.stderr).toEqual({ args, code: 0, signal: null });
     }
@@ -137,7 +137,7 @@ describe.skipIf(!hasSeccomp || !hasSystemdAnalyze)("the built CLI under the unit
     const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 3 }));
     const prefix = '/systemd/coreos.com/network';
     await writeFlannel(suite.etcd.client, prefix, cluster.nodes);
-    const args = clusterArgs(cluster, suite.etcd.endpoint, prefix, ['--once', '--listen', '127.0.0.1:0']);
+    const args = clusterArgs(cluster, suite.etcd.endpoint, prefix, ['--once', '--listen', '127.0.0.1:0', '--status-listen', '127.0.0.1:0']);
     const result = await runFiltered(allowed, action, args);
     expect({ code: result.code, signal: result.signal }, result.stderr).toEqual({ code: 0, signal: null });
     expect(cluster.flannelRoutes().size).toBe(3);

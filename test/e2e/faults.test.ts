@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEtcd, putLease, deleteLease, waitFor, type EtcdServer } from '../helpers/etcd.js';
 import { clusterArgs, startAwsCluster, writeFlannel, type AwsCluster } from '../helpers/aws-cluster.js';
-import { getJson, httpPortOf, runRoutesync, startRoutesync } from '../helpers/routesync.js';
+import { getJson, httpPortOf, runRoutesync, startRoutesync, statusPortOf } from '../helpers/routesync.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const suite = useEtcdSuite();
@@ -137,7 +137,7 @@ describe('cloud faults', () => {
     c.world.failNext('CreateRoute', 'InvalidNetworkInterfaceID.NotFound', 1, 400);
     const proc = startRoutesync(clusterArgs(c, suite.etcd.endpoint, prefix, ['--resync-interval', '1h', '--no-leader-elect', '--listen', '127.0.0.1:0']));
     await waitFor(() => c.flannelRoutes().size === 3, { timeoutMs: 20_000 });
-    const port = await waitFor(() => httpPortOf(proc));
+    const port = await waitFor(() => statusPortOf(proc));
     const status = await waitFor(async () => {
       const body = (await getJson<{ leases: Array<{ subnet: string; state: string; detail?: string }> }>(port, '/status')).body;
       return body.leases.some((l) => l.state === 'error') ? body : undefined;

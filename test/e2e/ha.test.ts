@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { useEtcdSuite } from '../helpers/suite.js';
 import { putLease, waitFor } from '../helpers/etcd.js';
 import { clusterArgs, startAwsCluster, writeFlannel, type AwsCluster } from '../helpers/aws-cluster.js';
-import { getJson, httpPortOf, loggedAt, replicaOf, startRoutesync, type RoutesyncProcess } from '../helpers/routesync.js';
+import { getJson, httpPortOf, loggedAt, replicaOf, startRoutesync, statusPortOf, type RoutesyncProcess } from '../helpers/routesync.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const suite = useEtcdSuite();
@@ -176,7 +176,7 @@ describe('observability', () => {
     await waitFor(async () => (await getJson<string>(port, '/readyz')).status === 200, { timeoutMs: 20_000, message: 'leader never ready' });
 
     expect((await getJson<string>(port, '/healthz')).status).toBe(200);
-    const status = await getJson<{ leader: boolean; identity: string; leases: Array<{ subnet: string; state: string; reason?: string }>; tables: Array<{ id: string; capacity: number }> }>(port, '/status');
+    const status = await getJson<{ leader: boolean; identity: string; leases: Array<{ subnet: string; state: string; reason?: string }>; tables: Array<{ id: string; capacity: number }> }>(await waitFor(() => statusPortOf(a)), '/status');
     expect(status.body.leader).toBe(true);
     expect(status.body.identity).toBe(replicaOf(a));
     expect(status.body.tables).toEqual([expect.objectContaining({ id: c.tableId, capacity: 2 })]);
@@ -208,7 +208,7 @@ describe('observability', () => {
     await elected(a);
     const port = await waitFor(() => httpPortOf(a));
     await waitFor(async () => {
-      const body = (await getJson<{ leases: Array<{ state: string }> }>(port, '/status')).body;
+      const body = (await getJson<{ leases: Array<{ state: string }> }>(await waitFor(() => statusPortOf(a)), '/status')).body;
       return body.leases.some((l) => l.state === 'error');
     }, { timeoutMs: 20_000, message: 'no lease in error' });
     const ready = await waitFor(async () => {

@@ -104,7 +104,8 @@ export async function writeFlannel(
 
 /** The CLI flags that point routesync at this cluster. */
 export function clusterArgs(cluster: AwsCluster, etcdEndpoint: string, prefix: string, extra: readonly string[] = []): string[] {
-  const listen = extra.includes('--listen') ? [] : ['--listen', ''];
+  // With HTTP on, /status gets a free port too: its default 127.0.0.1:9091 would clash between processes.
+  const listen = !extra.includes('--listen') ? ['--listen', ''] : extra.includes('--status-listen') ? [] : ['--status-listen', '127.0.0.1:0'];
   return [
     '--provider', 'aws-vpc',
     '--etcd-endpoints', etcdEndpoint,

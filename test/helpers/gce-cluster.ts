@@ -111,7 +111,8 @@ export async function writeGceFlannel(client: Etcd3, prefix: string, nodes: read
 
 /** The CLI flags that point routesync at this cluster. */
 export function gceClusterArgs(cluster: GceCluster, etcdEndpoint: string, prefix: string, extra: readonly string[] = []): string[] {
-  const listen = extra.includes('--listen') ? [] : ['--listen', ''];
+  // With HTTP on, /status gets a free port too: its default 127.0.0.1:9091 would clash between processes.
+  const listen = !extra.includes('--listen') ? ['--listen', ''] : extra.includes('--status-listen') ? [] : ['--status-listen', '127.0.0.1:0'];
   const name = extra.includes('--cluster-name') ? [] : ['--cluster-name', cluster.clusterName];
   return [
     '--provider', 'gce',

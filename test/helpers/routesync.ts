@@ -102,6 +102,15 @@ export function httpPortOf(proc: RoutesyncProcess): number | undefined {
   return undefined;
 }
 
+/** The /status port a process started with `--status-listen 127.0.0.1:0` logged, once it has. */
+export function statusPortOf(proc: RoutesyncProcess): number | undefined {
+  for (const line of proc.logs()) {
+    const listen = line['statusListen'];
+    if (typeof listen === 'string') return Number(listen.split(':').at(-1));
+  }
+  return undefined;
+}
+
 /** The replica identity a process logs with (also the suffix of its cloud user agent). */
 export function replicaOf(proc: RoutesyncProcess): string | undefined {
   const replica = proc.logs().find((line) => typeof line['replica'] === 'string')?.['replica'];

@@ -20,6 +20,7 @@ afterAll(async () => {
 
 function documentWith(leases: number, unrouted: number, invalid = 0): StatusDocument {
   return {
+    version: '0.1.0',
     identity: 'replica-1',
     provider: 'aws-vpc',
     clusterName: 'c1',

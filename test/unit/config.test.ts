@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseConfig, parseDuration, UsageError, HelpShown } from '../../src/config.js';
+import { ENV_ONLY_SETTINGS, flagEnvNames, parseConfig, parseDuration, UsageError, HelpShown } from '../../src/config.js';
+import { VERSION } from '../../src/version.js';
+import { listFiles, readText, repoPath } from '../deploy/support.js';
 
 const AWS = ['--provider', 'aws-vpc', '--route-table-id', 'rtb-0123456789abcdef0', '--aws-region', 'us-east-1'];
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseConfig(argv, env, () => undefined);
@@ -29,6 +32,7 @@ describe('config', () => {
       leaderElectionKey: '/routesync/routesync/leader',
       leaderLeaseTtlSeconds: 10,
       listen: { host: '0.0.0.0', port: 9090 },
+      statusListen: { host: '127.0.0.1', port: 9091 },
       logLevel: 'info',
       allowEmpty: false,
       maxDeletesPerPass: { kind: 'percent', value: 20 },
@@ -114,11 +118,70 @@ describe('config', () => {
   it('prints help listing every flag with its default', () => {
     let help = '';
     expect(() => parseConfig(['--help'], {}, (text) => (help += text))).toThrow(HelpShown);
-    for (const flag of ['--provider', '--etcd-endpoints', '--etcd-prefix', '--etcd-cafile', '--etcd-certfile', '--etcd-keyfile', '--cluster-name', '--route-limit', '--resync-interval', '--dry-run', '--once', '--leader-elect', '--no-leader-elect', '--leader-election-key', '--leader-lease-ttl', '--listen', '--log-level', '--route-table-id', '--vpc-id', '--aws-region', '--aws-endpoint', '--allow-empty', '--max-deletes-per-pass', '--gce-project', '--gce-network', '--gce-endpoint']) {
+    for (const flag of ['--provider', '--etcd-endpoints', '--etcd-prefix', '--etcd-cafile', '--etcd-certfile', '--etcd-keyfile', '--cluster-name', '--route-limit', '--resync-interval', '--dry-run', '--once', '--leader-elect', '--no-leader-elect', '--leader-election-key', '--leader-lease-ttl', '--listen', '--status-listen', '--version', '--log-level', '--route-table-id', '--vpc-id', '--aws-region', '--aws-endpoint', '--allow-empty', '--max-deletes-per-pass', '--gce-project', '--gce-network', '--gce-endpoint']) {
       expect(help).toContain(flag);
     }
     expect(help).toContain('"http://127.0.0.1:2379"');
     expect(help).toContain('"60s"');
+  });
+
+  it('serves /status on loopback by default, elsewhere only when asked, and not at all with HTTP off', () => {
+    expect(parse(AWS).statusListen).toEqual({ host: '127.0.0.1', port: 9091 });
+    expect(parse([...AWS, '--status-listen', '0.0.0.0:9191']).statusListen).toEqual({ host: '0.0.0.0', port: 9191 });
+    expect(parse([...AWS, '--status-listen', '']).statusListen).toBeNull();
+    expect(parse(AWS, { ROUTESYNC_STATUS_LISTEN: '' }).statusListen).toBeNull();
+    // --listen '' has always meant no HTTP: /status too, unless --status-listen is given.
+    expect(parse([...AWS, '--listen', ''])).toMatchObject({ listen: null, statusListen: null });
+    expect(parse([...AWS, '--listen', '', '--status-listen', '127.0.0.1:9091']).statusListen).toEqual({ host: '127.0.0.1', port: 9091 });
+    expect(parse([...AWS, '--listen', ''], { ROUTESYNC_STATUS_LISTEN: '127.0.0.1:9191' }).statusListen).toEqual({ host: '127.0.0.1', port: 9191 });
+    const clash = usageError([...AWS, '--listen', '0.0.0.0:9091']);
+    expect(clash).toContain('--status-listen');
+    expect(clash).toContain('127.0.0.1:9091');
+    const badValue = usageError([...AWS, '--status-listen', 'loopback']);
+    expect(badValue).toContain('--status-listen');
+    expect(badValue).toContain('loopback');
+  });
+
+  it('--version prints the version from package.json', () => {
+    let out = '';
+    expect(() => parseConfig(['--version'], {}, (text) => (out += text))).toThrow(HelpShown);
+    const pkg = JSON.parse(readText('package.json')) as { version: string };
+    expect(VERSION).toBe(pkg.version);
+    expect(out).toBe(`${pkg.version}\n`);
+  });
+
+  describe('unknown ROUTESYNC_* variables', () => {
+    it('are a usage error naming the variable, its value and the closest real name', () => {
+      const message = usageError(AWS, { ROUTESYNC_DRYRUN: 'true' });
+      expect(message).toContain('ROUTESYNC_DRYRUN');
+      expect(message).toContain('"true"');
+      expect(message).toContain('did you mean ROUTESYNC_DRY_RUN?');
+      expect(usageError(AWS, { ROUTESYNC_CLUSTERNAME: 'prod' })).toContain('did you mean ROUTESYNC_CLUSTER_NAME?');
+      // The negation has no variable of its own.
+      expect(usageError(AWS, { ROUTESYNC_NO_LEADER_ELECT: 'true' })).toContain('did you mean ROUTESYNC_LEADER_ELECT?');
+      expect(usageError(AWS, { ROUTESYNC_VERSION: '1' })).toContain('ROUTESYNC_VERSION');
+    });
+
+    it('names every unknown variable at once', () => {
+      const message = usageError(AWS, { ROUTESYNC_LISTN: ':1', ROUTESYNC_ONSE: 'true' });
+      expect(message).toContain('ROUTESYNC_LISTN=":1" (did you mean ROUTESYNC_LISTEN?)');
+      expect(message).toContain('ROUTESYNC_ONSE="true" (did you mean ROUTESYNC_ONCE?)');
+    });
+
+    it('leave other variables alone, and accept the environment-only settings', () => {
+      expect(() => parse(AWS, { ROUTESYNCX: '1', MY_ROUTESYNC_DRYRUN: '1', ROUTESYNC_AWS_API_RATE_LIMITS: 'CreateRoute=100+10/1s', ROUTESYNC_BUILD_COMMIT: 'abc123' })).not.toThrow();
+    });
+
+    it('every ROUTESYNC_* name the code reads is a flag variable or an environment-only setting', () => {
+      const known = new Set([...flagEnvNames(), ...ENV_ONLY_SETTINGS]);
+      const read = new Set<string>();
+      for (const file of [...listFiles('src'), ...listFiles('providers')].filter((f) => /\.(ts|mjs)$/.test(f))) {
+        for (const match of readFileSync(repoPath(file), 'utf8').matchAll(/['"`](ROUTESYNC_[A-Z0-9_]+)['"`]/g)) read.add(match[1] ?? '');
+      }
+      expect(read).toContain('ROUTESYNC_AWS_API_RATE_LIMITS');
+      expect([...read].filter((name) => !known.has(name))).toEqual([]);
+      for (const name of ENV_ONLY_SETTINGS) expect(flagEnvNames().has(name), name).toBe(false);
+    });
   });
 
   it('parses Go-style durations', () => {
