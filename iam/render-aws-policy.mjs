@@ -7,7 +7,9 @@
  *   node iam/render-aws-policy.mjs --cluster-name prod --vpc-id vpc-0123456789abcdef0 \
  *     --region eu-west-1 --account-id 111122223333 > routesync-policy.json
  *
- * --partition defaults from the region (aws, aws-cn for cn-*, aws-us-gov for us-gov-*).
+ * --partition defaults from the region, as the AWS SDKs' partitions.json matches them: aws-cn for
+ * cn-*, aws-us-gov for us-gov-*, aws-iso for us-iso-*, aws-iso-b for us-isob-*, aws-iso-e for
+ * eu-isoe-*, aws-iso-f for us-isof-*, aws-eusc for eusc-*, otherwise aws.
  * No dependencies: plain Node ≥ 20.
  */
 import { readFileSync } from 'node:fs';
@@ -20,15 +22,24 @@ const TEMPLATE = fileURLToPath(new URL('./aws-policy.json', import.meta.url));
 const RULES = {
   cluster_name: [/^[a-z][-a-z0-9]{0,30}$/, 'expected [a-z][-a-z0-9]{0,30}, the value of routesync --cluster-name'],
   vpc_id: [/^vpc-[0-9a-f]{8,17}$/, 'expected a VPC id such as vpc-0123456789abcdef0'],
-  region: [/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected a region such as eu-west-1'],
+  region: [/^[a-z]{2,4}(-[a-z]+)+-\d+$/, 'expected a region such as eu-west-1'],
   account_id: [/^\d{12}$/, 'expected a 12-digit AWS account id'],
-  partition: [/^aws(-[a-z]+)*$/, 'expected aws, aws-cn or aws-us-gov'],
+  partition: [/^aws(-[a-z]+)*$/, 'expected a partition such as aws, aws-cn, aws-us-gov or aws-iso-b'],
 };
 
-function partitionOf(region) {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
+/** Region prefix → partition; every other region is in aws. */
+const PARTITIONS = [
+  ['cn-', 'aws-cn'],
+  ['us-gov-', 'aws-us-gov'],
+  ['us-iso-', 'aws-iso'],
+  ['us-isob-', 'aws-iso-b'],
+  ['eu-isoe-', 'aws-iso-e'],
+  ['us-isof-', 'aws-iso-f'],
+  ['eusc-', 'aws-eusc'],
+];
+
+export function partitionOf(region) {
+  return PARTITIONS.find(([prefix]) => region.startsWith(prefix))?.[1] ?? 'aws';
 }
 
 /** templatefile() for the subset the policy uses: `${name}` only; directives and escapes are refused. */

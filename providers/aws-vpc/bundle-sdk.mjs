@@ -42,7 +42,8 @@ await build({
   target: 'node20',
   // The SDK's ES modules, which are what tree-shakes.
   mainFields: ['module', 'main'],
-  sourcemap: true,
+  // No map: it would point at node_modules and sources the npm package does not ship.
+  sourcemap: false,
   logLevel: 'warning',
   plugins: [literalSchemaKeys],
 });

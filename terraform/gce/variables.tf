@@ -58,7 +58,7 @@ variable "workload_identity_pool" {
   default     = null
 
   validation {
-    condition = var.workload_identity_pool == null || can(regex("^([a-z][-a-z0-9]{4,28}[a-z0-9]\\.svc\\.id\\.goog|projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]{4,32})$", var.workload_identity_pool))
+    condition     = var.workload_identity_pool == null || can(regex("^([a-z][-a-z0-9]{4,28}[a-z0-9]\\.svc\\.id\\.goog|projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]{4,32})$", var.workload_identity_pool))
     error_message = "The workload_identity_pool must be PROJECT_ID.svc.id.goog or projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL_ID."
   }
 }

@@ -4,10 +4,11 @@
  * does not serve, settings that are not flags, a root or writable container, an entrypoint that is
  * not routesync, an image that needs dev dependencies, replicas and disruption budget at odds.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { build as esbuild } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type Config } from '../../src/config.js';
+import { ENV_ONLY_SETTINGS, parseConfig, type Config } from '../../src/config.js';
 import {
   at,
   cliEnvNames,
@@ -21,6 +22,7 @@ import {
   parseDockerfile,
   parseEnvFile,
   parseUnit,
+  parseYamlDocs,
   readText,
   repoPath,
   selects,
@@ -37,9 +39,10 @@ const pkg = JSON.parse(readText('package.json')) as {
   dependencies: Record<string, string>;
 };
 
-/** The paths src/http.ts answers. */
+/** The paths src/http.ts answers on --listen (startHttpServer's routes). */
 function servedPaths(): Set<string> {
-  return new Set([...readText('src', 'http.ts').matchAll(/case '(\/[a-z]*)':/g)].map((m) => m[1] ?? ''));
+  const source = /export async function startHttpServer[\s\S]*?\n}\n/.exec(readText('src', 'http.ts'))?.[0] ?? '';
+  return new Set([...source.matchAll(/'(\/[a-z]*)': \(/g)].map((m) => m[1] ?? ''));
 }
 
 function defaultListenPort(): number {
@@ -173,6 +176,18 @@ describe('deploy/Dockerfile', () => {
   });
 });
 
+/**
+ * Whether the eviction API lets one pod go (policy/v1: desired healthy from minAvailable or from
+ * the scale minus maxUnavailable; an unhealthy pod also goes with unhealthyPodEvictionPolicy
+ * AlwaysAllow, or under IfHealthyBudget while the budget is met).
+ */
+function disruptionAllowed(spec: JsonObject, scale: number, healthy: number, podHealthy: boolean): boolean {
+  const amount = (value: Json | undefined): number => (typeof value === 'string' && value.endsWith('%') ? Math.ceil((scale * Number(value.slice(0, -1))) / 100) : Number(value));
+  const desired = spec['minAvailable'] !== undefined ? amount(spec['minAvailable']) : scale - amount(spec['maxUnavailable']);
+  if (!podHealthy) return spec['unhealthyPodEvictionPolicy'] === 'AlwaysAllow' || healthy >= desired;
+  return healthy - desired >= 1;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const OVERLAYS = ['aws', 'gce'] as const;
@@ -223,6 +238,20 @@ describe('deploy/kubernetes', () => {
     }
   });
 
+  it.skipIf(spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status !== 0)('kubectl kustomize builds the same objects and disruption budget', () => {
+    for (const overlay of OVERLAYS) {
+      const result = spawnSync('kubectl', ['kustomize', repoPath('deploy', 'kubernetes', overlay)], { encoding: 'utf8' });
+      expect(result.status, result.stderr).toBe(0);
+      const real = parseYamlDocs(result.stdout, `kubectl kustomize ${overlay}`) as K8sObject[];
+      const ours = build(overlay);
+      const names = (objects: readonly K8sObject[]): string[] => objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+      expect(names(real)).toEqual(names(ours));
+      expect(at(findObject(real, 'PodDisruptionBudget'), 'spec')).toEqual(at(findObject(ours, 'PodDisruptionBudget'), 'spec'));
+      expect(at(findObject(real, 'ConfigMap'), 'data')).toEqual(at(findObject(ours, 'ConfigMap'), 'data'));
+      expect(at(findObject(real, 'Deployment'), 'spec.replicas')).toBe(2);
+    }
+  });
+
   for (const overlay of OVERLAYS) {
     describe(overlay, () => {
       const objects = build(overlay);
@@ -241,11 +270,15 @@ describe('deploy/kubernetes', () => {
         expect(selects(at(deployment, 'spec.selector.matchLabels'), podLabels)).toBe(true);
         const pdb = findObject(objects, 'PodDisruptionBudget');
         expect(selects(at(pdb, 'spec.selector.matchLabels'), podLabels)).toBe(true);
-        const minAvailable = Number(at(pdb, 'spec.minAvailable'));
-        expect(minAvailable).toBeGreaterThanOrEqual(1);
-        expect(minAvailable).toBeLessThan(replicas);
+        // Draining one control-plane node: its replica may go when the other is healthy elsewhere,
+        // and an unhealthy replica never holds the drain up; at any replica count.
+        const evictable = (healthy: number, podHealthy: boolean, scale = replicas): boolean => disruptionAllowed(at(pdb, 'spec') as JsonObject, scale, healthy, podHealthy);
+        expect(evictable(2, true)).toBe(true);
+        expect(evictable(1, true), 'the only healthy replica stays').toBe(false);
+        expect(evictable(1, false), 'an unready pod on the drained node goes').toBe(true);
+        expect(evictable(1, true, 1), 'scaled to one replica, a drain still goes through').toBe(true);
         const rolling = at(deployment, 'spec.strategy.rollingUpdate') as JsonObject;
-        expect(Number(rolling['maxUnavailable'])).toBeLessThanOrEqual(replicas - minAvailable);
+        expect(Number(rolling['maxUnavailable'])).toBeLessThanOrEqual(Number(at(pdb, 'spec.maxUnavailable')));
         // One pod per node (required anti-affinity on the hostname, also forced by the host port):
         // no surge pod could be scheduled on a control plane with as many nodes as replicas.
         expect(rolling['maxSurge']).toBe(0);
@@ -268,9 +301,16 @@ describe('deploy/kubernetes', () => {
         expect(spec['dnsPolicy']).toBe('Default');
       });
 
+      it('keeps /status on loopback, off the node network the probes and Prometheus use', () => {
+        const config = configFromEnv(containerEnv(objects));
+        expect(config.statusListen?.host).toBe('127.0.0.1');
+        const exposed = ((c['ports'] as JsonObject[] | undefined) ?? []).map((p) => Number(p['containerPort']));
+        expect(exposed).not.toContain(config.statusListen?.port);
+      });
+
       it('probes /healthz and /readyz — paths src/http.ts serves — on the port routesync listens on', () => {
         const served = servedPaths();
-        expect(served).toEqual(new Set(['/healthz', '/readyz', '/status', '/metrics']));
+        expect(served).toEqual(new Set(['/healthz', '/readyz', '/metrics']));
         expect(at(c, 'livenessProbe.httpGet.path')).toBe('/healthz');
         expect(at(c, 'readinessProbe.httpGet.path')).toBe('/readyz');
         const env = containerEnv(objects);
@@ -399,7 +439,7 @@ describe('every ROUTESYNC_* variable and routesync flag named in deploy/, terraf
   const files = ['deploy', 'terraform', 'iam'].flatMap((dir) => listFiles(dir));
 
   it('ROUTESYNC_* names', () => {
-    const real = cliEnvNames();
+    const real = new Set([...cliEnvNames(), ...ENV_ONLY_SETTINGS]);
     const named = new Map<string, string>();
     for (const file of files) {
       for (const match of readFileSync(repoPath(file), 'utf8').matchAll(/\bROUTESYNC_[A-Z0-9_]+\b/g)) named.set(match[0], file);

@@ -1,5 +1,9 @@
-# routesync on EKS-style clusters with IAM roles for service accounts (IRSA): only the Kubernetes
-# service account kube-system/routesync (deploy/kubernetes) may assume the role; no instance profile.
+# routesync with IAM roles for service accounts (IRSA) on a self-managed cluster: only the
+# Kubernetes service account kube-system/routesync (deploy/kubernetes) may assume the role; no
+# instance profile. It needs an IAM OIDC provider for the cluster's service-account issuer, and
+# the Amazon EKS Pod Identity Webhook (github.com/aws/amazon-eks-pod-identity-webhook) running in
+# the cluster: the webhook injects the token file and AWS_ROLE_ARN that the annotation asks for.
+# Not EKS: deploy/kubernetes runs routesync on control-plane nodes, and EKS has none to run pods on.
 #
 #   terraform init && terraform apply -var vpc_id=vpc-0123456789abcdef0 \
 #     -var oidc_provider_arn=arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE

@@ -1,6 +1,9 @@
-# routesync with workload identity federation: the Kubernetes service account kube-system/routesync
-# (deploy/kubernetes) may impersonate the service account. For a self-managed cluster, create the
-# pool and its OIDC provider for the cluster's service-account issuer first.
+# routesync with workload identity federation on a self-managed cluster: the Kubernetes service
+# account kube-system/routesync (deploy/kubernetes) may impersonate the service account. Create the
+# pool and its OIDC provider for the cluster's service-account issuer first, and give the pod a
+# projected token with the provider's audience and a credential configuration file
+# (GOOGLE_APPLICATION_CREDENTIALS), which deploy/kubernetes does not add. Not for GKE: GKE Workload
+# Identity does not serve hostNetwork pods, and GKE has no control-plane nodes for the Deployment.
 #
 #   terraform init && terraform apply -var project_id=my-project-123 \
 #     -var workload_identity_pool=projects/123456789012/locations/global/workloadIdentityPools/my-cluster
