@@ -1,6 +1,6 @@
 /**
  * applyChanges with a paced provider, against a stub provider that paces its calls as the aws-vpc
- * provider does and whose "cloud" is the EC2 simulator's own throttle (DESIGN §6 buckets, shared by
+ * provider does and whose "cloud" is the EC2 simulator's own throttle (EC2's per-action buckets, shared by
  * every table) on a fake clock: counts and order only.
  */
 import { describe, expect, it } from 'vitest';

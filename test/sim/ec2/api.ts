@@ -113,7 +113,7 @@ export async function handleEc2Request(world: Ec2World, request: Ec2Request, sle
   return finish(answer);
 }
 
-/** Which bucket a request draws from (DESIGN §6). */
+/** Which bucket a request draws from (EC2's request-rate limits, docs/architecture.md, 'AWS facts'). */
 export function throttleCategory(action: string, params: QueryParams): ThrottleCategory {
   switch (action) {
     case 'CreateRoute':

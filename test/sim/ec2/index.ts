@@ -1,4 +1,4 @@
-/** The EC2 simulator: a faithful EC2 Query API for the six actions routesync uses (DESIGN §6). */
+/** The EC2 simulator: a faithful EC2 Query API for the six actions routesync uses (docs/architecture.md, 'AWS facts'). */
 export { startEc2Simulator, CONTROL_METHODS, type Ec2Simulator, type Ec2SimulatorOptions } from './server.js';
 export {
   Ec2World,

@@ -1,5 +1,5 @@
 /**
- * EC2 request throttling (DESIGN §6): a token bucket per API action, per account and region,
+ * EC2 request throttling (docs/architecture.md, 'AWS facts'): a token bucket per API action, per account and region,
  * topped up once per second. A request takes one token; an empty bucket answers 503
  * RequestLimitExceeded and takes nothing. Buckets belong to the account, not to a route table, so
  * every table (and every client) of a world draws from the same ones. Refills fall on a fixed grid

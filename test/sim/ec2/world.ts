@@ -4,7 +4,7 @@
  * per-action token buckets, injected faults and the call log.
  *
  * Everything here is in-process; `server.ts` puts it behind the EC2 Query API and a JSON control API.
- * Semantics follow real EC2 (DESIGN §6): routes to a deleted or detached ENI turn `blackhole`, the
+ * Semantics follow real EC2 (docs/architecture.md, 'AWS facts'): routes to a deleted or detached ENI turn `blackhole`, the
  * route limit counts every non-propagated route (the `local` route included), error codes and
  * messages are EC2's.
  */

@@ -1,4 +1,4 @@
-/** The GCE simulator: Compute Engine's REST API for routes, global operations and instances (DESIGN §7). */
+/** The GCE simulator: Compute Engine's REST API for routes, global operations and instances (docs/architecture.md, 'GCE facts'). */
 export { startGceSimulator, CONTROL_METHODS, type GceSimulator, type GceSimulatorOptions } from './server.js';
 export {
   GceWorld,

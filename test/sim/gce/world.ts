@@ -3,7 +3,7 @@
  * routes), zones, instances, routes and global operations, plus the request machinery that belongs
  * to a project: the ROUTES quota, the per-minute API rate quotas, injected faults and the call log.
  *
- * Semantics follow Compute Engine (DESIGN §7), not convenience:
+ * Semantics follow Compute Engine (docs/architecture.md, 'GCE facts'), not convenience:
  * - routes.insert / routes.delete are accepted synchronously (validation, 404, 409) and return a
  *   PENDING global operation; the change takes effect when the operation turns DONE. The ROUTES
  *   quota is checked at that moment: an insert beyond it ends DONE with `error.errors[0].code`
