@@ -11,6 +11,9 @@
  *   resync (`refresh`) also re-checks the known IPs, one call's worth per resync whatever the
  *   number of leases: the next page of the VPC-wide listing (all of a VPC of up to 1,000 ENIs),
  *   or the next 200 known IPs. A cycle through the whole VPC takes ⌈ENIs / 1,000⌉ resyncs.
+ *   A not-found answer is asked again with the unknown IPs (same batches) in every event-driven
+ *   pass, and in other passes once it is older than notFoundLifetimeMs: flannel gives a node that
+ *   reuses an IP the old lease, so a lease event may be the node coming back.
  * - apply: CreateRoute / ReplaceRoute / DeleteRoute to the ENI; ModifyNetworkInterfaceAttribute
  *   SourceDestCheck=false. Errors propagate unchanged for src/errors.ts to classify, except a delete
  *   of a route that is already gone, which is done.
@@ -28,6 +31,7 @@ import type {
   Route,
   RouteTable as SdkRouteTable,
 } from '@aws-sdk/client-ec2';
+import { withSignal } from '../../src/abort.js';
 import { ConfigError, classifyError } from '../../src/errors.js';
 import { canonicalCidr, isIpv4 } from '../../src/net/cidr.js';
 import { Pacer, paced } from '../../src/pacing/pacer.js';
@@ -89,7 +93,16 @@ export interface AwsVpcProviderOptions {
    * always re-check.
    */
   readonly nodeRefreshIntervalMs?: number;
+  /**
+   * How long a not-found answer stands in a pass that is not a lease event, ms (default 10 s): a
+   * storm of passes does not re-ask every time. An event-driven pass (`refresh: false`) asks again
+   * whatever its age: flannel hands a replacement node on a recycled IP the old lease.
+   */
+  readonly notFoundLifetimeMs?: number;
 }
+
+/** Default of notFoundLifetimeMs. */
+export const NOT_FOUND_LIFETIME_MS = 10_000;
 
 const NO_LOG: AwsVpcLogger = { debug: () => undefined, warn: () => undefined };
 
@@ -124,6 +137,8 @@ class AwsVpcProvider implements RouteProvider {
   private blackholeTargets: ReadonlySet<string> = new Set();
   /** Node IP → its last definitive lookup (found or not-found). */
   private nodes = new Map<string, NodeResolution>();
+  /** Node IP → when it was last found not-found (pacing clock), for the IPs cached as not-found. */
+  private readonly notFoundAt = new Map<string, number>();
   /** In-use ENIs of the managed VPCs at the last complete VPC-wide listing (sizes the next one). */
   private vpcEniCount: number | undefined;
   /** The re-check of known IPs that resyncs carry forward, one call at a time. */
@@ -148,7 +163,21 @@ class AwsVpcProvider implements RouteProvider {
     }
   }
 
-  async listTables(signal: AbortSignal): Promise<RouteTable[]> {
+  // Each call runs on a signal of its own: the SDK and the pacer add an abort listener per request
+  // or wait, and on the caller's long-lived signal 11 in flight make Node print a warning.
+  listTables(signal: AbortSignal): Promise<RouteTable[]> {
+    return withSignal(signal, (own) => this.listTablesOnce(own));
+  }
+
+  resolveNodes(nodeIps: readonly string[], signal: AbortSignal, options: ResolveOptions = {}): Promise<Map<string, NodeResolution>> {
+    return withSignal(signal, (own) => this.resolveNodesOnce(nodeIps, own, options));
+  }
+
+  apply(change: Change, signal: AbortSignal): Promise<void> {
+    return withSignal(signal, (own) => this.applyWith(change, own));
+  }
+
+  private async listTablesOnce(signal: AbortSignal): Promise<RouteTable[]> {
     const { routeTableIds, vpcId, clusterName } = this.options;
     const byId = routeTableIds.length > 0;
     if (!byId && vpcId === undefined) {
@@ -205,11 +234,7 @@ class AwsVpcProvider implements RouteProvider {
     return listed;
   }
 
-  async resolveNodes(
-    nodeIps: readonly string[],
-    signal: AbortSignal,
-    options: ResolveOptions = {},
-  ): Promise<Map<string, NodeResolution>> {
+  private async resolveNodesOnce(nodeIps: readonly string[], signal: AbortSignal, options: ResolveOptions): Promise<Map<string, NodeResolution>> {
     signal.throwIfAborted();
     const result = new Map<string, NodeResolution>();
     const ips: string[] = [];
@@ -218,19 +243,23 @@ class AwsVpcProvider implements RouteProvider {
       else result.set(ip, { status: 'lookup-failed', error: `not an IPv4 address: ${JSON.stringify(ip)}` });
     }
     const refresh = options.refresh ?? this.recheckDue();
-    if (refresh) this.lastRecheckAt = this.now();
-    const unknown = ips.filter((ip) => this.needsLookup(ip));
+    const now = this.now();
+    if (refresh) this.lastRecheckAt = now;
+    // Unknown IPs and not-found answers that may be stale, asked together in batches.
+    const eventDriven = options.refresh === false;
+    const unknown = ips.filter((ip) => this.needsLookup(ip, eventDriven, now));
 
     const looked = unknown.length > 0 ? await this.lookUp(unknown, signal) : { answers: new Map<string, NodeResolution>(), extra: undefined };
     if (looked.extra !== undefined) {
       // A complete VPC-wide listing: the whole cache is checked, and the re-check starts over.
       this.nodes = new Map(looked.extra);
+      this.notFoundAt.clear();
       this.recheck = newRecheckCycle();
     }
     for (const [ip, answer] of looked.answers) {
       result.set(ip, answer);
       if (answer.status === 'lookup-failed') continue;
-      this.nodes.set(ip, answer);
+      this.remember(ip, answer);
       // Looked up by IP after the re-check began: as fresh as what it will have seen.
       if (looked.extra === undefined) this.recheck.lookedUp.add(ip);
     }
@@ -274,7 +303,7 @@ class AwsVpcProvider implements RouteProvider {
         const found = new Map<string, NodeResolution>();
         this.addToIndex(found, enis, vpcs);
         for (const [ip, answer] of found) {
-          this.nodes.set(ip, answer);
+          this.remember(ip, answer);
           cycle.seen.add(ip);
         }
         for (const ip of known) {
@@ -290,7 +319,7 @@ class AwsVpcProvider implements RouteProvider {
         const batch = sorted.slice(start, start + MAX_FILTER_VALUES);
         cycle.ipOffset = start + batch.length;
         for (const [ip, answer] of await this.lookUpBatch(batch, vpcs, signal)) {
-          this.nodes.set(ip, answer);
+          this.remember(ip, answer);
           into.set(ip, answer);
         }
       }
@@ -310,7 +339,7 @@ class AwsVpcProvider implements RouteProvider {
   /** The VPC-wide listing went round: IPs it did not find (and nobody looked up since) are gone from the cache. */
   private endRecheckCycle(cycle: RecheckCycle): void {
     for (const ip of this.nodes.keys()) {
-      if (!cycle.seen.has(ip) && !cycle.lookedUp.has(ip)) this.nodes.delete(ip);
+      if (!cycle.seen.has(ip) && !cycle.lookedUp.has(ip)) this.forgetIp(ip);
     }
     this.vpcEniCount = cycle.enis;
     this.recheck = newRecheckCycle();
@@ -323,10 +352,29 @@ class AwsVpcProvider implements RouteProvider {
     return this.now() - this.lastRecheckAt >= interval / 2;
   }
 
-  /** Not in the cache, or cached as an ENI that a managed route shows as a blackhole (gone). */
-  private needsLookup(ip: string): boolean {
+  /**
+   * Not in the cache; cached as an ENI that a managed route shows as a blackhole (gone); or cached
+   * as not-found, in an event-driven pass or once that answer's lifetime is over.
+   */
+  private needsLookup(ip: string, eventDriven: boolean, now: number): boolean {
     const cached = this.nodes.get(ip);
-    return cached === undefined || (cached.status === 'found' && this.blackholeTargets.has(cached.target));
+    if (cached === undefined) return true;
+    if (cached.status === 'found') return this.blackholeTargets.has(cached.target);
+    if (cached.status !== 'not-found' || eventDriven) return true;
+    const at = this.notFoundAt.get(ip);
+    return at === undefined || now - at >= (this.options.notFoundLifetimeMs ?? NOT_FOUND_LIFETIME_MS);
+  }
+
+  /** Caches a definitive answer, noting when a not-found one was given. */
+  private remember(ip: string, answer: NodeResolution): void {
+    this.nodes.set(ip, answer);
+    if (answer.status === 'not-found') this.notFoundAt.set(ip, this.now());
+    else this.notFoundAt.delete(ip);
+  }
+
+  private forgetIp(ip: string): void {
+    this.nodes.delete(ip);
+    this.notFoundAt.delete(ip);
   }
 
   private now(): number {
@@ -432,11 +480,11 @@ class AwsVpcProvider implements RouteProvider {
 
   /** Forgets what the cache says about `target` (the cloud says it does not exist). */
   private forgetTarget(target: string, nodeIp?: string): void {
-    if (nodeIp !== undefined) this.nodes.delete(nodeIp);
-    for (const [ip, cached] of this.nodes) if (cached.status === 'found' && cached.target === target) this.nodes.delete(ip);
+    if (nodeIp !== undefined) this.forgetIp(nodeIp);
+    for (const [ip, cached] of this.nodes) if (cached.status === 'found' && cached.target === target) this.forgetIp(ip);
   }
 
-  async apply(change: Change, signal: AbortSignal): Promise<void> {
+  private async applyWith(change: Change, signal: AbortSignal): Promise<void> {
     try {
       await paced(this.pacer, ec2ActionFor(change), signal, () => this.applyOnce(change, signal));
     } catch (err) {

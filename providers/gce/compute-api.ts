@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import type * as Compute from '@google-cloud/compute';
 import type { protos } from '@google-cloud/compute';
 import { GoogleAuth, PassThroughClient, type AuthClient } from 'google-auth-library';
+import { anySignal, linkedSignal } from '../../src/abort.js';
 
 export type GceRoute = protos.google.cloud.compute.v1.IRoute;
 export type GceOperation = protos.google.cloud.compute.v1.IOperation;
@@ -166,8 +167,13 @@ export interface ComputeClientSettings {
   readonly endpoint?: string;
   /** Added to every request's User-Agent, e.g. `routesync/host-123-abc`. */
   readonly userAgentSuffix?: string;
-  /** Per-request timeout, ms. Default 60 s (an operations.wait may hold ~2 minutes; it is retried). */
+  /** Per-request timeout, ms, of every call but operations.wait. Default 60 s. */
   readonly requestTimeoutMs?: number;
+  /**
+   * Timeout of an operations.wait request, ms: longer than the two minutes GCE may hold it
+   * (globalOperations.wait reference). Default 150 s, or requestTimeoutMs if longer.
+   */
+  readonly waitTimeoutMs?: number;
   /** The auth client; default: PassThroughClient for an http:// endpoint, else Application Default Credentials. */
   readonly authClient?: AuthClient;
 }
@@ -229,6 +235,9 @@ export function parseEndpoint(text: string): Endpoint {
   return { host, port: url.port !== '' ? Number(url.port) : protocol === 'http' ? 80 : 443, protocol };
 }
 
+/** GCE's globalOperations.wait answers after at most about two minutes; its request waits longer. */
+export const WAIT_REQUEST_TIMEOUT_MS = 150_000;
+
 /** The AbortSignal of the call in progress: read by the transporter interceptor. */
 const callSignal = new AsyncLocalStorage<AbortSignal>();
 
@@ -241,7 +250,8 @@ function propagateSignals(authClient: AuthClient): void {
       const signal = callSignal.getStore();
       if (signal !== undefined) {
         const existing = config.signal as AbortSignal | undefined;
-        config.signal = existing !== undefined ? AbortSignal.any([existing, signal]) : signal;
+        // Both are per request (not AbortSignal.any: its sources keep every composed signal, nodejs/node#55351).
+        config.signal = existing !== undefined ? anySignal([existing, signal]) : signal;
       }
       return config;
     },
@@ -270,25 +280,28 @@ export function computeApiFromSettings(settings: ComputeClientSettings & { reado
   const operations = new GlobalOperationsClient(options);
   const instances = new InstancesClient(options);
   const timeoutMs = settings.requestTimeoutMs ?? 60_000;
+  const waitTimeoutMs = settings.waitTimeoutMs ?? Math.max(WAIT_REQUEST_TIMEOUT_MS, timeoutMs);
   const headers: Record<string, string> = {};
   if (settings.userAgentSuffix !== undefined && settings.userAgentSuffix !== '') headers['User-Agent'] = settings.userAgentSuffix;
   // One attempt, no auto-paging: routesync pages and retries itself. gax adds its own headers to these.
-  const callOptions = (): CallOptions => ({
+  const callOptions = (timeout = timeoutMs): CallOptions => ({
     autoPaginate: false,
     retry: null,
-    timeout: timeoutMs,
+    timeout,
     otherArgs: { headers: { ...headers } },
   });
 
-  const run = async <T>(signal: AbortSignal, call: () => Promise<T>): Promise<T> => {
+  // Each request gets a signal of its own, linked to the caller's and released when it ends: the
+  // caller's (a leadership's) lives long and must not collect a listener per request.
+  const run = async <T>(signal: AbortSignal, call: () => Promise<T>, timeout = timeoutMs): Promise<T> => {
     signal.throwIfAborted();
-    const combined = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+    const own = linkedSignal(signal, timeout);
     try {
-      return await callSignal.run(combined, call);
+      return await callSignal.run(own.signal, call);
     } catch (err) {
-      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : abortError(signal.reason);
-      if (combined.aborted) throw Object.assign(new Error(`Compute API request timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
-      throw normaliseError(err);
+      throw failure(err, signal, own.timedOut, timeout);
+    } finally {
+      own.release();
     }
   };
 
@@ -312,23 +325,32 @@ export function computeApiFromSettings(settings: ComputeClientSettings & { reado
     deleteRoute: (project, route, signal) =>
       run(signal, async () => operationOf((await routes.delete({ project, route }, callOptions()))[0])),
     waitOperation: (project, operation, signal) =>
-      run(signal, async () => (await operations.wait({ project, operation }, callOptions()))[0]),
+      run(signal, async () => (await operations.wait({ project, operation }, callOptions(waitTimeoutMs)))[0], waitTimeoutMs),
     aggregatedInstances: (project, signal) => ({
       [Symbol.asyncIterator]: () => {
         signal.throwIfAborted();
-        const combined = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
-        const iterator = callSignal.run(combined, () =>
+        // One signal for the whole listing (every page), released when it ends, fails or is left.
+        const own = linkedSignal(signal, timeoutMs);
+        const iterator = callSignal.run(own.signal, () =>
           instances.aggregatedListAsync({ project, maxResults: 500 }, callOptions())[Symbol.asyncIterator](),
         );
         return {
           next: async () => {
             try {
-              const step = await callSignal.run(combined, () => iterator.next());
-              return step.done === true ? { done: true as const, value: undefined } : { done: false as const, value: step.value };
+              const step = await callSignal.run(own.signal, () => iterator.next());
+              if (step.done === true) {
+                own.release();
+                return { done: true as const, value: undefined };
+              }
+              return { done: false as const, value: step.value };
             } catch (err) {
-              if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : abortError(signal.reason);
-              throw normaliseError(err);
+              own.release();
+              throw failure(err, signal, own.timedOut, timeoutMs);
             }
+          },
+          return: () => {
+            own.release();
+            return Promise.resolve({ done: true as const, value: undefined });
           },
         };
       },
@@ -345,6 +367,13 @@ function operationOf(result: unknown): GceOperation {
     return (result as { latestResponse: GceOperation }).latestResponse;
   }
   return result as GceOperation;
+}
+
+/** What a failed request throws: the caller's abort reason, a timeout, or a normalised API error. */
+function failure(err: unknown, signal: AbortSignal, timedOut: boolean, timeoutMs: number): unknown {
+  if (signal.aborted) return signal.reason instanceof Error ? signal.reason : abortError(signal.reason);
+  if (timedOut) return Object.assign(new Error(`Compute API request timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+  return normaliseError(err);
 }
 
 function abortError(reason: unknown): Error {

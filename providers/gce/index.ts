@@ -13,7 +13,9 @@
  *   the instance path `projects/{p}/zones/{z}/instances/{name}`; canIpForward false → `disabled`.
  *   A stopped (TERMINATED/SUSPENDED) instance still resolves: it keeps its IP and its route works
  *   again when it starts, so the route stays rather than flapping.
- * - apply: routes.insert / routes.delete, each followed by globalOperations.wait until DONE; a DONE
+ * - apply: routes.insert / routes.delete, each followed by globalOperations.wait until DONE (a
+ *   pause that backs off between waits answered before DONE, and a deadline: then the change fails
+ *   as transient and a later pass sees what became of it); a DONE
  *   operation with an error throws GceOperationError (src/errors.ts classifies its code:
  *   QUOTA_EXCEEDED → lease). 409 alreadyExists on insert of an identical route and 404 on delete
  *   are done. A replace is delete-then-insert (GCE routes are immutable), the insert sent as soon
@@ -22,6 +24,7 @@
  * The provider never retries: each call is one attempt; the caller paces and retries with classifyError.
  */
 import type { AuthClient } from 'google-auth-library';
+import { linkedSignal, sleep, withSignal } from '../../src/abort.js';
 import { ConfigError, classifyError } from '../../src/errors.js';
 import { canonicalCidr, isIpv4 } from '../../src/net/cidr.js';
 import type { ActualRoute, Change, NodeResolution, RouteProvider, RouteTable } from '../provider.js';
@@ -43,6 +46,7 @@ export {
   createAuthClient,
   normaliseError,
   parseEndpoint,
+  WAIT_REQUEST_TIMEOUT_MS,
   type ComputeClientSettings,
   type GceApi,
   type GceInstance,
@@ -87,9 +91,32 @@ export interface GceProviderOptions {
   readonly client?: GceApi;
   /** The auth client of the built clients; default: none for http://, else Application Default Credentials. */
   readonly authClient?: AuthClient;
-  /** Per-request timeout of the built clients, ms (default 60 s). */
+  /** Per-request timeout of the built clients, ms (default 60 s; operations.wait: 150 s). */
   readonly requestTimeoutMs?: number;
+  readonly operationWait?: OperationWaitOptions;
+  /** Monotonic time and abortable pauses (tests); default performance.now and timers. */
+  readonly clock?: WaitClock;
 }
+
+/** How long one change waits for its operation. */
+export interface OperationWaitOptions {
+  /**
+   * Give up after this long, ms (default 10 minutes; route operations take seconds): the change
+   * fails as transient, and a later pass lists what became of it.
+   */
+  readonly deadlineMs?: number;
+  /** Pause after a wait answered before DONE, ms: first (default 1 s), doubled up to max (default 10 s). */
+  readonly firstDelayMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+export interface WaitClock {
+  now(): number;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export const OPERATION_DEADLINE_MS = 600_000;
+const SYSTEM_CLOCK: WaitClock = { now: () => performance.now(), sleep };
 
 const NO_LOG: GceLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined };
 
@@ -208,7 +235,21 @@ class GceProvider implements RouteProvider {
     this.description = routeDescription(options.clusterName);
   }
 
-  async listTables(signal: AbortSignal): Promise<RouteTable[]> {
+  // Each call runs on a signal of its own, released when it ends: hundreds of changes in flight
+  // would otherwise each leave listeners (requests, pauses) on the caller's long-lived signal.
+  listTables(signal: AbortSignal): Promise<RouteTable[]> {
+    return withSignal(signal, (own) => this.listTablesOnce(own));
+  }
+
+  resolveNodes(nodeIps: readonly string[], signal: AbortSignal, options?: { readonly refresh?: boolean }): Promise<Map<string, NodeResolution>> {
+    return withSignal(signal, (own) => this.resolveNodesOnce(nodeIps, own, options));
+  }
+
+  apply(change: Change, signal: AbortSignal): Promise<void> {
+    return withSignal(signal, (own) => this.applyOnce(change, own));
+  }
+
+  private async listTablesOnce(signal: AbortSignal): Promise<RouteTable[]> {
     // A new pass: the next resolveNodes lists the instances again (unless told to trust its cache).
     this.cacheStale = true;
     const all = await this.listAllRoutes(signal);
@@ -275,7 +316,7 @@ class GceProvider implements RouteProvider {
     return [{ id: this.tableId, limit: Math.max(0, this.options.routeLimit - countedElsewhere), routes: routes.map((r) => r.route) }];
   }
 
-  async resolveNodes(
+  private async resolveNodesOnce(
     nodeIps: readonly string[],
     signal: AbortSignal,
     options?: { readonly refresh?: boolean },
@@ -319,7 +360,7 @@ class GceProvider implements RouteProvider {
     return result;
   }
 
-  async apply(change: Change, signal: AbortSignal): Promise<void> {
+  private async applyOnce(change: Change, signal: AbortSignal): Promise<void> {
     if (change.kind === 'enable-forwarding') {
       throw new Error(`GCE cannot turn on IP forwarding of ${change.target}: canIpForward is set when an instance is created`);
     }
@@ -427,12 +468,39 @@ class GceProvider implements RouteProvider {
     }
   }
 
-  /** Waits until the operation is DONE; a DONE operation with an error throws GceOperationError. */
+  /**
+   * Waits until the operation is DONE, until the deadline at most; a DONE operation with an error
+   * throws GceOperationError. A wait may answer before DONE (GCE's wait returns after about two
+   * minutes, or sooner: globalOperations.wait reference), so a pause comes before the next one.
+   */
   private async waitDone(operation: GceOperation, signal: AbortSignal): Promise<void> {
+    const clock = this.options.clock ?? SYSTEM_CLOCK;
+    const wait = this.options.operationWait ?? {};
+    const deadlineMs = wait.deadlineMs ?? OPERATION_DEADLINE_MS;
+    const maxDelayMs = wait.maxDelayMs ?? 10_000;
+    let delayMs = Math.min(wait.firstDelayMs ?? 1_000, maxDelayMs);
+    const deadline = clock.now() + deadlineMs;
     let current = operation;
+    const gaveUp = (): GceApiError =>
+      new GceApiError(
+        `operation ${current.name ?? '?'} (${current.operationType ?? '?'}) not DONE after ${deadlineMs} ms: no longer waiting for it`,
+        { status: 503, reason: 'operationWaitTimeout' },
+      );
     while (String(current.status) !== 'DONE') {
       if (!current.name) throw new Error('GCE answered an operation without a name');
-      current = await this.api.waitOperation(this.options.project, current.name, signal);
+      const left = deadline - clock.now();
+      if (left <= 0) throw gaveUp();
+      // The wait request itself ends at the deadline too.
+      const bounded = linkedSignal(signal, left, gaveUp);
+      try {
+        current = await this.api.waitOperation(this.options.project, current.name, bounded.signal);
+      } finally {
+        bounded.release();
+      }
+      if (String(current.status) === 'DONE') break;
+      const pause = Math.min(delayMs, deadline - clock.now());
+      if (pause > 0) await clock.sleep(pause, signal);
+      delayMs = Math.min(delayMs * 2, maxDelayMs);
     }
     if ((current.error?.errors?.length ?? 0) > 0) throw new GceOperationError(current);
   }

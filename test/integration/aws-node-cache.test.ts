@@ -27,6 +27,7 @@ interface Fixture {
   world: Ec2World;
   vpcId: string;
   tableId: string;
+  subnetId: string;
   ips: string[];
   enis: Map<string, string>;
   addNode(): { ip: string; eni: string; instanceId: string };
@@ -61,6 +62,7 @@ async function setup(nodes: number): Promise<Fixture> {
     world,
     vpcId: vpc.vpcId,
     tableId: table.routeTableId,
+    subnetId: subnet.subnetId,
     ips,
     enis,
     addNode,
@@ -201,8 +203,9 @@ describe('node cache', () => {
     const after = await provider.resolveNodes(f.ips, signal, { refresh: false });
     expect(after.get(gone)).toEqual({ status: 'not-found' });
     expect(f.describes().map((p) => p['Filter.1.Value.1'])).toEqual([gone]);
+    // A lease event (refresh: false) may mean a new node on that IP: it is asked again.
     await provider.resolveNodes(f.ips, signal, { refresh: false });
-    expect(f.describes()).toEqual([]); // not-found is cached until the next full check
+    expect(f.describes().map((p) => p['Filter.1.Value.1'])).toEqual([gone]);
 
     const other = f.ips[2] ?? '';
     f.world.failNext('CreateRoute', 'InvalidNetworkInterfaceID.NotFound');
@@ -210,7 +213,56 @@ describe('node cache', () => {
       provider.apply({ kind: 'create', table: f.tableId, destination: '10.244.2.0/24', target: f.enis.get(other) ?? '', nodeIp: other }, signal),
     ).rejects.toMatchObject({ name: 'InvalidNetworkInterfaceID.NotFound' });
     await provider.resolveNodes(f.ips, signal, { refresh: false });
-    expect(f.describes().map((p) => p['Filter.1.Value.1'])).toEqual([other]);
+    // One call: the forgotten ENI's IP, with the not-found IP a lease event asks again.
+    const asked = f.describes();
+    expect(asked).toHaveLength(1);
+    expect(new Set(Object.entries(asked[0] ?? {}).filter(([k]) => k.startsWith('Filter.1.Value.')).map(([, v]) => v))).toEqual(new Set([gone, other]));
+  });
+
+  it('a node replaced on a recycled IP: the next event-driven pass looks the not-found IP up again and finds the new ENI', async () => {
+    const f = await setup(5);
+    const clock = new ManualPacingClock(0);
+    const provider = f.provider({ pacingClock: clock });
+    await provider.listTables(signal);
+    await provider.resolveNodes(f.ips, signal, { refresh: true });
+    const [, first = '', second = ''] = f.ips;
+    for (const ip of [first, second]) f.world.terminateInstance(f.world.networkInterface(f.enis.get(ip) ?? '').attachment?.instanceId ?? '');
+    const resync = await provider.resolveNodes(f.ips, signal, { refresh: true });
+    expect(resync.get(first)).toEqual({ status: 'not-found' });
+    expect(resync.get(second)).toEqual({ status: 'not-found' });
+    f.describes();
+
+    // flannel gives the replacement node the lease of its PublicIP, which EC2 handed out again.
+    const replacement = f.world.launchInstance({ subnetId: f.subnetId, enis: [{ privateIp: first }] });
+    const next = await provider.resolveNodes(f.ips, signal, { refresh: false });
+    expect(next.get(first)).toEqual({ status: 'found', target: replacement.networkInterfaceIds[0], forwarding: 'fixable' });
+    expect(next.get(second)).toEqual({ status: 'not-found' });
+    // One call for both not-found IPs, none for the IPs found before.
+    const asked = f.describes();
+    expect(asked).toHaveLength(1);
+    expect(asked[0]?.['Filter.1.Name']).toBe('addresses.private-ip-address');
+    expect(new Set(Object.entries(asked[0] ?? {}).filter(([k]) => k.startsWith('Filter.1.Value.')).map(([, v]) => v))).toEqual(new Set([first, second]));
+  });
+
+  it('without a lease event, a not-found answer stands for its short lifetime, then is asked again', async () => {
+    const f = await setup(3);
+    const clock = new ManualPacingClock(0);
+    const provider = f.provider({ pacingClock: clock, nodeRefreshIntervalMs: 60_000, notFoundLifetimeMs: 10_000 });
+    await provider.listTables(signal);
+    const gone = f.ips[0] ?? '';
+    f.world.terminateInstance(f.world.networkInterface(f.enis.get(gone) ?? '').attachment?.instanceId ?? '');
+    expect((await provider.resolveNodes([gone], signal, { refresh: true })).get(gone)).toEqual({ status: 'not-found' });
+    f.describes();
+    // A storm of passes that are not lease events (retries, a trigger gone wild): the cache answers.
+    const replacement = f.world.launchInstance({ subnetId: f.subnetId, enis: [{ privateIp: gone }] });
+    for (let pass = 0; pass < 5; pass += 1) {
+      clock.advance(1_000);
+      expect((await provider.resolveNodes([gone], signal)).get(gone)).toEqual({ status: 'not-found' });
+    }
+    expect(f.describes()).toEqual([]);
+    clock.advance(5_000);
+    expect((await provider.resolveNodes([gone], signal)).get(gone)).toMatchObject({ status: 'found', target: replacement.networkInterfaceIds[0] });
+    expect(f.describes().map((p) => p['Filter.1.Value.1'])).toEqual([gone]);
   });
 
   it('forwarding fixed through the provider is known without a describe; a full check re-reads it', async () => {

@@ -109,6 +109,18 @@ describe('gce provider on the GCE simulator', () => {
     expect(classifyError(error)).toMatchObject({ class: 'transient', code: 'ETIMEDOUT' });
   });
 
+  it('an operations.wait held longer than the per-request timeout of other calls is not cut short', async () => {
+    // GCE holds a wait up to two minutes (globalOperations.wait reference), longer than the 60 s
+    // timeout of other requests: here, an operation of 2.5 s and a request timeout of 1 s.
+    const s = await sim({ operationLatencyMs: 2_500 });
+    const p = await provider(s, { requestTimeoutMs: 1_000 });
+    await p.listTables(new AbortController().signal);
+    const target = `projects/${PROJECT}/zones/us-central1-a/instances/node-1`;
+    await p.apply({ kind: 'create', table: TABLE, destination: '10.1.1.0/24', target, nodeIp: '10.240.0.11' }, new AbortController().signal);
+    expect(s.world.calls('globalOperations.wait').length).toBeGreaterThan(0);
+    expect(s.world.routes().map((r) => r.name)).toContain('c1-10-1-1-0-24');
+  });
+
   it('backs off on 403 rateLimitExceeded and converges once the per-minute write quota refills', async () => {
     // 3 writes per (scaled) minute; timeScale 60 makes a minute last 1 s. The quota refills at each
     // whole minute, so the pass starts just after one: the 6 concurrent inserts then meet the same

@@ -87,12 +87,25 @@ describe('aws-vpc provider (stubbed EC2)', () => {
       'deleteRoute',
       'modifyNetworkInterfaceAttribute',
     ]);
-    expect(s.calls.every((c) => c.signal === signal)).toBe(true);
+    // Each call gets a signal of its own, linked to the caller's (which keeps no listener from it).
+    expect(s.calls.every((c) => c.signal instanceof AbortSignal && c.signal !== signal && !c.signal.aborted)).toBe(true);
     expect(s.calls[2]?.input).toEqual({ RouteTableId: table, DestinationCidrBlock: '10.244.1.0/24', NetworkInterfaceId: 'eni-0123456789abcdef0' });
     expect(s.calls[4]?.input).toEqual({ RouteTableId: table, DestinationCidrBlock: '10.244.1.0/24' });
     expect(s.calls[5]?.input).toEqual({ NetworkInterfaceId: 'eni-0123456789abcdef0', SourceDestCheck: { Value: false } });
     await p.close();
     expect(s.destroyed()).toBe(1);
+
+    // … and the caller's abort reaches a call in flight.
+    const caller = new AbortController();
+    const held = stub({
+      describeRouteTables: (_input, callSignal) =>
+        new Promise((_resolve, reject) => callSignal?.addEventListener('abort', () => reject(callSignal.reason as Error), { once: true })),
+    });
+    const listing = provider(held.api).listTables(caller.signal);
+    const reason = Object.assign(new Error('lost leadership'), { name: 'AbortError' });
+    await Promise.resolve();
+    caller.abort(reason);
+    expect(await rejection(listing)).toBe(reason);
   });
 
   it('rethrows API errors unchanged; only InvalidRoute.NotFound on delete counts as done', async () => {

@@ -17,6 +17,7 @@ import {
   type GceApi,
   type GceInstancesScopedList,
   type GceOperation,
+  type GceProviderOptions,
   type GceRoute,
   type ListRoutesRequest,
 } from '../../providers/gce/index.js';
@@ -140,8 +141,34 @@ class FakeApi implements GceApi {
   }
 }
 
-async function provider(api: FakeApi, overrides: { routeLimit?: number; clusterName?: string } = {}): Promise<RouteProvider> {
-  return createGceProvider({ project: P, network: 'default', clusterName: overrides.clusterName ?? 'c1', routeLimit: overrides.routeLimit ?? 100, client: api });
+/** A clock whose sleeps return at once, advancing its time: the pauses between polls, recorded. */
+class FakeClock {
+  time = 0;
+  readonly sleeps: number[] = [];
+  now(): number {
+    return this.time;
+  }
+  sleep(ms: number, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    this.sleeps.push(ms);
+    this.time += ms;
+    return Promise.resolve();
+  }
+}
+
+async function provider(
+  api: FakeApi,
+  overrides: { routeLimit?: number; clusterName?: string; clock?: FakeClock; operationWait?: GceProviderOptions['operationWait'] } = {},
+): Promise<RouteProvider> {
+  return createGceProvider({
+    project: P,
+    network: 'default',
+    clusterName: overrides.clusterName ?? 'c1',
+    routeLimit: overrides.routeLimit ?? 100,
+    client: api,
+    clock: overrides.clock ?? new FakeClock(),
+    ...(overrides.operationWait !== undefined ? { operationWait: overrides.operationWait } : {}),
+  });
 }
 
 const A = `projects/${P}/zones/us-central1-a/instances/node-a`;
@@ -289,6 +316,58 @@ describe('gce resolveNodes', () => {
 });
 
 describe('gce apply', () => {
+  it('pauses between polls of an operation that is not DONE, backing off, and gives up at a deadline as transient', async () => {
+    const api = new FakeApi();
+    api.waitsUntilDone = Number.POSITIVE_INFINITY;
+    // A wait that answers at once with RUNNING (GCE may answer before its two minutes): a loop
+    // without a pause would send thousands of requests; the fake refuses to go that far.
+    const waitOperation = api.waitOperation.bind(api);
+    let waits = 0;
+    api.waitOperation = async (project, name) => {
+      waits += 1;
+      if (waits > 1000) throw new Error('hot loop: 1,000 waits for one operation');
+      return waitOperation(project, name);
+    };
+    const clock = new FakeClock();
+    const p = await provider(api, { clock, operationWait: { deadlineMs: 60_000, firstDelayMs: 1_000, maxDelayMs: 8_000 } });
+    const error = await p.apply(create('10.1.19.0/24', A), signal).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(classifyError(error)).toMatchObject({ class: 'transient' });
+    expect(String(error)).toContain('operation-1');
+    // 1, 2, 4, 8, 8 … seconds, until the deadline: the last pause ends exactly at it.
+    expect(clock.sleeps.slice(0, 5)).toEqual([1_000, 2_000, 4_000, 8_000, 8_000]);
+    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBe(60_000);
+    expect(waits).toBe(clock.sleeps.length);
+  });
+
+  it('a wait that is DONE is not followed by a pause; a pause is abortable', async () => {
+    const api = new FakeApi();
+    api.waitsUntilDone = 3;
+    const clock = new FakeClock();
+    const p = await provider(api, { clock, operationWait: { firstDelayMs: 500, maxDelayMs: 10_000 } });
+    await p.apply(create('10.1.19.0/24', A), signal);
+    expect(clock.sleeps).toEqual([500, 1_000]);
+
+    // The real clock: aborting during the pause ends the change at once.
+    const slow = new FakeApi();
+    slow.waitsUntilDone = Number.POSITIVE_INFINITY;
+    const real = await createGceProvider({ project: P, network: 'default', clusterName: 'c1', routeLimit: 100, client: slow, operationWait: { firstDelayMs: 3_600_000 } });
+    const controller = new AbortController();
+    const waitOperation = slow.waitOperation.bind(slow);
+    slow.waitOperation = async (project, name) => {
+      const op = await waitOperation(project, name);
+      setImmediate(() => controller.abort(Object.assign(new Error('lost leadership'), { name: 'AbortError' })));
+      return op;
+    };
+    const error = await real.apply(create('10.1.20.0/24', A), controller.signal).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(classifyError(error).class).toBe('aborted');
+  });
+
   it('inserts the route GCE should hold and waits until the operation is DONE', async () => {
     const api = new FakeApi();
     api.waitsUntilDone = 3;
