@@ -2,6 +2,11 @@
  * Runs the built CLI (dist/src/cli.js, what `npx routesync` runs) as a separate process, the
  * way an operator does. Every process started here is stopped by the test that started it
  * (stopAll in afterEach).
+ *
+ * routesync promises JSON lines on stderr, so a process that wrote anything else fails the test:
+ * runRoutesync throws, and stopAllRoutesync (every e2e suite's afterEach) throws for the processes
+ * started since its last call. One exception: a process that exited 2 and wrote no JSON line at all
+ * (a usage error, printed before the logger exists; the CLI-usage tests expect that text).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -17,12 +22,26 @@ export interface RoutesyncProcess {
   stderr(): string;
   /** Parsed JSON log lines so far. */
   logs(): Array<Record<string, unknown>>;
+  /** Complete stderr lines that are not a JSON object, so far. */
+  nonJsonLines(): string[];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends a signal and waits for the exit (SIGKILL after `graceMs`). */
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 const running = new Set<RoutesyncProcess>();
+/** Processes whose stderr no one has checked yet (stopAllRoutesync checks them). */
+const unchecked = new Set<RoutesyncProcess>();
+
+/** The line as a JSON object (as pino writes one), or undefined. */
+function jsonObject(line: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The environment a child gets: no AWS credentials or endpoints from the developer's shell, no instance metadata. */
 function childEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -39,26 +58,37 @@ export function startRoutesync(args: readonly string[], extraEnv: NodeJS.Process
   const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
+  // Lines are parsed once as they arrive: the soak reads the logs of long runs at every step.
+  let partial = '';
+  const parsed: Array<Record<string, unknown>> = [];
+  const nonJson: string[] = [];
+  const takeLine = (line: string): void => {
+    const value = jsonObject(line);
+    if (value !== undefined) parsed.push(value);
+    else nonJson.push(line);
+  };
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk;
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) takeLine(line);
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
+    // 'close': stderr is drained by then. An unterminated last line counts, except after a SIGKILL
+    // (the kill may cut a line being written; that is the test's doing, not routesync's).
+    child.once('close', (code, signal) => {
+      if (partial !== '' && signal !== 'SIGKILL') takeLine(partial);
+      partial = '';
+      resolve({ code, signal });
+    });
   });
   const handle: RoutesyncProcess = {
     child,
     stdout: () => out,
     stderr: () => err,
-    logs: () =>
-      err
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .flatMap((line) => {
-          try {
-            return [JSON.parse(line) as Record<string, unknown>];
-          } catch {
-            return [];
-          }
-        }),
+    logs: () => [...parsed],
+    nonJsonLines: () => [...nonJson],
     exited,
     stop: async (signal = 'SIGTERM', graceMs = 10_000) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -71,8 +101,32 @@ export function startRoutesync(args: readonly string[], extraEnv: NodeJS.Process
     },
   };
   running.add(handle);
+  unchecked.add(handle);
   void exited.then(() => running.delete(handle));
   return handle;
+}
+
+/**
+ * What breaks the JSON-lines promise in this process's stderr so far: its non-JSON lines, or none
+ * for a usage error (exit 2 with no JSON line at all, written before the logger exists).
+ */
+export function stderrViolations(proc: RoutesyncProcess): string[] {
+  const lines = proc.nonJsonLines();
+  if (lines.length === 0) return [];
+  if (proc.child.exitCode === 2 && proc.logs().length === 0) return [];
+  return lines;
+}
+
+function assertJsonStderr(procs: Iterable<RoutesyncProcess>): void {
+  const problems: string[] = [];
+  for (const proc of procs) {
+    const lines = stderrViolations(proc);
+    if (lines.length > 0) {
+      const shown = lines.slice(0, 5).map((l) => `  ${JSON.stringify(l.slice(0, 300))}`);
+      problems.push(`routesync (pid ${proc.child.pid}, ${proc.child.spawnargs.slice(2, 4).join(' ')}) wrote ${lines.length} non-JSON stderr line(s):\n${shown.join('\n')}`);
+    }
+  }
+  if (problems.length > 0) throw new Error(`every stderr line of routesync must be JSON:\n${problems.join('\n')}`);
 }
 
 /** Runs to completion (e.g. --once); kills the process if it outlives `timeoutMs`. */
@@ -85,12 +139,25 @@ export async function runRoutesync(
   const timer = setTimeout(() => proc.child.kill('SIGKILL'), timeoutMs);
   const { code } = await proc.exited;
   clearTimeout(timer);
+  unchecked.delete(proc);
+  assertJsonStderr([proc]);
   return { code, stdout: proc.stdout(), stderr: proc.stderr(), logs: proc.logs() };
 }
 
-/** Stops every routesync process still running (call in afterEach). */
+/**
+ * Stops every routesync process still running (call in afterEach), then throws if one started
+ * since the last call wrote a non-JSON line to stderr.
+ */
 export async function stopAllRoutesync(): Promise<void> {
   await Promise.all([...running].map((proc) => proc.stop('SIGKILL', 5_000)));
+  const procs = [...unchecked];
+  unchecked.clear();
+  assertJsonStderr(procs);
+}
+
+/** Takes a process out of stopAllRoutesync's stderr check (for a caller that checks it itself, e.g. the soak). */
+export function checkedElsewhere(proc: RoutesyncProcess): void {
+  unchecked.delete(proc);
 }
 
 /** The HTTP port a process started with `--listen 127.0.0.1:0` logged, once it has. */

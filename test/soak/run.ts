@@ -1,4 +1,7 @@
-/** `npm run soak [-- --seconds N --seed S]`: the chaos soak, bounded (default 150 s); exits 1 on any violation. */
+/**
+ * `npm run soak [-- --seconds N --seed S]`: the chaos soak with N seconds of chaos (default 150; setup,
+ * quiet phases and convergence come on top); prints the report and exits 1 on any violation.
+ */
 import { parseArgs } from 'node:util';
 import { formatSoakReport, runSoak } from './chaos.js';
 
