@@ -14,10 +14,10 @@
  *   sleeping blindly; without a pacer, throttling backs off exponentially with jitter.
  */
 import PQueue from 'p-queue';
-import { setTimeout as sleepWithTimers } from 'node:timers/promises';
 import type { Change, RouteProvider } from '../../providers/provider.js';
 import type { TableBudget } from '../planner/plan.js';
 import { classifyError, isRetryable, type ClassifiedError } from '../errors.js';
+import { sleep, withSignal } from '../abort.js';
 
 export interface ApplyOptions {
   /** Calls on the wire at once, per kind of change (unless the provider declares its own). */
@@ -62,9 +62,17 @@ export function retryDelayMs(error: ClassifiedError, attempt: number, options: A
   return backoffMs(error, attempt, options);
 }
 
-const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => sleepWithTimers(ms, undefined, { signal });
+/**
+ * One change with a signal of its own: p-queue and the back-off sleep each add an abort listener per
+ * waiting change, and on the long-lived pass signal hundreds of them would make Node print a
+ * plain-text MaxListenersExceededWarning; the pass signal keeps one shared listener instead.
+ */
+async function applyOne(provider: RouteProvider, change: Change, passSignal: AbortSignal, options: ApplyOptions, queue: PQueue): Promise<ChangeResult> {
+  if (passSignal.aborted) return { change, ok: false, attempts: 0, error: classifyError(passSignal.reason) };
+  return withSignal(passSignal, (signal) => attempts(provider, change, signal, options, queue));
+}
 
-async function applyOne(provider: RouteProvider, change: Change, signal: AbortSignal, options: ApplyOptions, queue: PQueue): Promise<ChangeResult> {
+async function attempts(provider: RouteProvider, change: Change, signal: AbortSignal, options: ApplyOptions, queue: PQueue): Promise<ChangeResult> {
   const paced = provider.pacer !== undefined;
   for (let attempt = 1; ; attempt += 1) {
     try {
@@ -84,7 +92,7 @@ async function applyOne(provider: RouteProvider, change: Change, signal: AbortSi
       if (delay === undefined) return { change, ok: false, attempts: attempt, error };
       if (delay > 0) {
         try {
-          await (options.sleep ?? defaultSleep)(delay, signal);
+          await (options.sleep ?? sleep)(delay, signal);
         } catch {
           return { change, ok: false, attempts: attempt, error: classifyError(signal.reason) };
         }
