@@ -1,5 +1,5 @@
 /**
- * --provider names → factories (DESIGN §2.3). Adding a cloud means one entry here and one folder
+ * --provider names → factories (docs/architecture.md, 'Rooms'). Adding a cloud means one entry here and one folder
  * beside this file; an unknown name is a usage error reported by src/config.ts.
  */
 import type { Config } from '../src/config.js';

@@ -47,7 +47,7 @@ export interface Ec2ClientSettings {
 }
 
 /**
- * An EC2Client with one attempt per call: routesync owns retries and pacing (DESIGN §6). Credentials
+ * An EC2Client with one attempt per call: routesync owns retries and pacing (SDK retries would bypass the pacer). Credentials
  * come from the SDK's default chain (environment, shared config, web identity, ECS/EC2 metadata).
  */
 export function createEc2Client(settings: Ec2ClientSettings): EC2Client {

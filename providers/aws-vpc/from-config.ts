@@ -40,7 +40,7 @@ export async function createFromConfig(context: ProviderContext): Promise<RouteP
       userAgentSuffix,
       ...(plainHttpWithoutCredentials ? { credentials: { accessKeyId: 'local-endpoint', secretAccessKey: 'unsigned' } } : {}),
       rateLimits: parseRateLimits(process.env[RATE_LIMITS_ENV] ?? '', AWS_EC2_RATE_LIMITS, RATE_LIMITS_ENV) ?? false,
-      // Between resyncs the node cache is trusted; each resync re-checks it (DESIGN §5).
+      // Between resyncs the node cache is trusted; each resync re-checks it, so lease events cost no lookup of known nodes.
       nodeRefreshIntervalMs: config.resyncIntervalMs,
       logger: logger.child({ provider: PROVIDER_NAME }),
     }),

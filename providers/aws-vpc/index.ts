@@ -1,5 +1,5 @@
 /**
- * The aws-vpc provider: AWS VPC route tables as routesync's capacity domains (DESIGN §5, §6).
+ * The aws-vpc provider: AWS VPC route tables as routesync's capacity domains (docs/architecture.md, 'AWS facts').
  *
  * - listTables: one DescribeRouteTables listing per pass for every managed table (by id, or by the
  *   `routesync/cluster=<cluster>` tag in the VPC), following NextToken.
@@ -81,8 +81,8 @@ export interface AwsVpcProviderOptions {
   /** Static credentials for the built client; default: the SDK's default chain. */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /**
-   * Client-side pacing: EC2's request-rate limit per action (default AWS_EC2_RATE_LIMITS, DESIGN
-   * §6; raise them for an account whose limits AWS raised). `false`: no pacing.
+   * Client-side pacing: EC2's request-rate limit per action (default AWS_EC2_RATE_LIMITS, AWS's
+   * published values; raise them for an account whose limits AWS raised). `false`: no pacing.
    */
   readonly rateLimits?: Readonly<Record<string, RateLimit>> | false;
   /** The pacer's clock (tests); default the system's monotonic clock. */
@@ -275,7 +275,7 @@ class AwsVpcProvider implements RouteProvider {
     }
 
     // The others are known from an earlier lookup. (A failed lookup stays lookup-failed even when the
-    // cache knows the IP: DESIGN §5, a failed lookup changes nothing.)
+    // cache knows the IP: a failed lookup changes nothing, see docs/architecture.md, 'Planner rules'.)
     const ordered = new Map<string, NodeResolution>();
     for (const ip of new Set(nodeIps)) {
       ordered.set(ip, result.get(ip) ?? this.nodes.get(ip) ?? { status: 'lookup-failed', error: 'not looked up' });

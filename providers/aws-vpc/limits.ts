@@ -1,5 +1,5 @@
 /**
- * AWS's published EC2 request-rate limits for the six actions routesync calls (DESIGN §6): a token
+ * AWS's published EC2 request-rate limits for the six actions routesync calls (docs/architecture.md, 'AWS facts'): a token
  * bucket per action, per account and region, refilled every second. routesync mirrors them on the
  * client so that it sends at this rate and is never refused (see src/pacing).
  */

@@ -1,6 +1,6 @@
 /**
  * The gce provider: Compute Engine routes of one VPC network as routesync's capacity domain
- * (DESIGN §5, §7).
+ * (docs/architecture.md, 'GCE facts').
  *
  * - listTables: one routes.list listing of the whole project per pass (the ROUTES quota is per
  *   project). The routes of `--gce-network` form the one table; counted routes elsewhere in the

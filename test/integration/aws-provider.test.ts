@@ -314,7 +314,7 @@ describe('apply', () => {
     expect(f.world.calls().every((c) => c.userAgent.includes('routesync/0.1.0-test'))).toBe(true);
   });
 
-  it("the simulator's errors reach the caller unchanged and classify as DESIGN §2 says", async () => {
+  it("the simulator's errors reach the caller unchanged and classify as src/errors.ts says", async () => {
     const f = await setup();
     const a = f.world.launchInstance({ subnetId: f.subnetId, enis: [{ privateIp: '10.0.1.10' }] });
     const eni = a.networkInterfaceIds[0] ?? '';
