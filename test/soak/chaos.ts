@@ -50,6 +50,7 @@ export const CHECKS = [
   'live-route-deleted',
   'convergence',
   'takeover',
+  'crash',
   'scenario',
 ] as const;
 export type Check = (typeof CHECKS)[number];
@@ -488,6 +489,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     }
     if (longWaitElections === 0) violate('scenario', `no standby was elected after campaigning for more than ${LONG_WAIT_MS} ms`);
 
+    // No replica may exit on its own (only the harness stops them).
+    for (const replica of replicas) {
+      const { exitCode, signalCode } = replica.proc.child;
+      if (replica.diedAt === undefined && (exitCode !== null || signalCode !== null)) {
+        violate('crash', `${replica.name} exited on its own (code ${exitCode}, signal ${signalCode})`);
+      }
+    }
     clearInterval(ticker);
     ticker = undefined;
     await Promise.all(replicas.map((r) => r.proc.stop('SIGTERM', 5_000)));
@@ -546,6 +554,7 @@ export function formatSoakReport(report: SoakReport): string {
     `    no route deleted while its lease is live:        ${n('live-route-deleted')}`,
     `    converged once the faults stop:                  ${n('convergence')}`,
     `    a leader within 30 s of each stop:               ${n('takeover')}`,
+    `    no replica exits on its own:                     ${n('crash')}`,
     `    scenarios exercised (outage, long wait):         ${n('scenario')}`,
     `  violations:               ${total}`,
     ...report.violations.map((v) => `    - ${v}`),
