@@ -4,7 +4,8 @@ import { providerDefaults } from '../providers/registry.js';
 import { parseConfig, UsageError, HelpShown } from './config.js';
 import { favourSmallHeap } from './heap-tuning.js';
 import { createLogger } from './log.js';
-import { runService, EXIT } from './service.js';
+import { runService } from './service/wiring.js';
+import { EXIT } from './service/exit-codes.js';
 
 // The AWS SDK warns on Node 20 that releases after early 2027 need Node 22; package.json pins a
 // release that supports Node 20, so the multi-line warning would only break the JSON log.

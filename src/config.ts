@@ -121,7 +121,7 @@ export function buildCommand(): Command {
     .addOption(
       valueOption(
         '--route-limit <n>',
-        `max routes per AWS table / per GCE project, counting routes routesync does not own (default: ${Object.entries(providerDefaults())
+        `max routes per AWS table / per GCE project, counting foreign routes, those routesync does not own (default: ${Object.entries(providerDefaults())
           .map(([name, d]) => `${d.routeLimit} for ${name}`)
           .join(', ')})`,
       ),

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Telemetry } from './telemetry.js';
+import type { Telemetry } from './telemetry/index.js';
 
 export interface HttpHandle {
   readonly port: number;

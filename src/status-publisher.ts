@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import type { Etcd3 } from 'etcd3';
 import { describeEtcdError, etcdEndpoints } from './leases/etcd-client.js';
 import type { Logger } from './log.js';
-import type { StatusDocument } from './telemetry.js';
+import type { StatusDocument } from './telemetry/status.js';
 
 /** Well under etcd's default request limit, which also covers the key and the request's framing. */
 export const MAX_STATUS_BYTES = 1024 * 1024;

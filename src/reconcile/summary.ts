@@ -8,7 +8,7 @@ export function formatSummary(report: PassReport, provider: string): string {
   for (const table of report.tables) {
     lines.push(
       `  table ${table.id}: ${table.ownedAfter}/${table.capacity} routesync routes ` +
-        `(limit ${table.limit}, ${table.foreignCounted} counted routes not owned); ` +
+        `(limit ${table.limit}, ${table.foreignCounted} foreign counted); ` +
         `${table.creates} created, ${table.replaces} replaced, ${table.deletes} deleted` +
         (table.deferredDeletes > 0 ? `, ${table.deferredDeletes} deletes deferred` : ''),
     );

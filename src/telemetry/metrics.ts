@@ -1,12 +1,12 @@
 /**
- * What operators see: Prometheus metrics and the /status document, both fed from pass reports
- * and leadership changes.
+ * The Prometheus side of what operators see: the registry, every routesync_* metric, and how a
+ * pass report and provider calls move them.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { PassReport } from './reconcile/reconciler.js';
-import type { Change, NodeResolution, RouteProvider, RouteTable } from '../providers/provider.js';
-import { classifyError } from './errors.js';
-import { VERSION, buildCommit } from './version.js';
+import type { PassReport } from '../reconcile/reconciler.js';
+import type { Change, NodeResolution, RouteProvider, RouteTable } from '../../providers/provider.js';
+import { classifyError } from '../errors.js';
+import { VERSION, buildCommit } from '../version.js';
 
 /**
  * prom-client's gauges that end in _total, which Prometheus reserves for counters (`promtool check
@@ -14,43 +14,11 @@ import { VERSION, buildCommit } from './version.js';
  */
 const DEFAULT_METRICS_DROPPED = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
-export interface StatusDocument {
-  /** routesync's version (package.json). */
-  readonly version: string;
-  readonly identity: string;
-  readonly provider: string;
-  readonly clusterName: string;
-  readonly leader: boolean;
-  readonly leaseViewFresh: boolean;
-  readonly lastPass: {
-    readonly startedAt: string;
-    readonly durationMs: number;
-    readonly outcome: string;
-    readonly reason?: string;
-    /** Valid leases in the etcd snapshot, also when no plan was made (the cloud read failed). */
-    readonly validLeases?: number;
-  } | null;
-  readonly lastSuccessAt: string | null;
-  readonly leases: ReadonlyArray<{
-    subnet: string;
-    nodeIp: string;
-    state: string;
-    reason?: string;
-    detail?: string;
-    target?: string;
-    /** A partial lease: the tables that route it, and those that do not. */
-    routedIn?: readonly string[];
-    missingIn?: readonly string[];
-  }>;
-  readonly invalidLeases: ReadonlyArray<{ key: string; reason: string }>;
-  readonly tables: ReadonlyArray<{ id: string; limit: number; capacity: number; owned: number; notOwnedCounted: number }>;
-}
+/** Every state is set each pass, so a state that empties shows 0 instead of vanishing. */
+const LEASE_STATES = ['routed', 'pending', 'partial', 'unrouted', 'conflict', 'error'];
 
-export class Telemetry {
+export class Metrics {
   readonly registry = new Registry();
-  private leader = false;
-  private lastReport: PassReport | undefined;
-  private lastSuccess: Date | undefined;
   private readonly leasesByState: Gauge;
   private readonly unrouted: Gauge;
   private readonly invalid: Gauge;
@@ -65,12 +33,7 @@ export class Telemetry {
   private readonly tableRoutes: Gauge;
   private readonly lastSuccessGauge: Gauge;
 
-  constructor(
-    private readonly identity: string,
-    private readonly provider: string,
-    private readonly clusterName: string,
-    private readonly leaseViewFresh: () => boolean,
-  ) {
+  constructor() {
     // The standard process_* and nodejs_* names, as stock dashboards expect them.
     collectDefaultMetrics({ register: this.registry });
     for (const name of DEFAULT_METRICS_DROPPED) this.registry.removeSingleMetric(name);
@@ -95,31 +58,32 @@ export class Telemetry {
     this.leaderGauge = new Gauge({ name: 'routesync_leader', help: '1 while this replica is the leader', registers });
     this.cloudCalls = new Counter({ name: 'routesync_cloud_calls_total', help: 'Provider calls by operation and outcome (ok or the error class)', labelNames: ['operation', 'outcome'], registers });
     this.throttled = new Counter({ name: 'routesync_cloud_throttled_total', help: 'Provider calls the cloud throttled', labelNames: ['operation'], registers });
-    this.tableRoutes = new Gauge({ name: 'routesync_table_routes', help: 'Routes per table after the last pass: owned by routesync, or others that count toward the limit', labelNames: ['table', 'owner'], registers });
+    this.tableRoutes = new Gauge({
+      name: 'routesync_table_routes',
+      help: 'Routes per table after the last pass that count toward the limit: owned by routesync, or foreign',
+      labelNames: ['table', 'owner'],
+      registers,
+    });
   }
 
   setLeader(leader: boolean): void {
-    this.leader = leader;
     this.leaderGauge.set(leader ? 1 : 0);
   }
 
-  isLeader(): boolean {
-    return this.leader;
+  /** `at`: when the last pass that applied everything it planned ended. */
+  recordSuccess(at: Date): void {
+    this.lastSuccessGauge.set(at.getTime() / 1000);
   }
 
-  record(report: PassReport): void {
-    this.lastReport = report;
-    if (report.outcome === 'applied' && report.results.every((r) => r.ok)) {
-      this.lastSuccess = new Date();
-      this.lastSuccessGauge.set(this.lastSuccess.getTime() / 1000);
-    }
+  recordPass(report: PassReport): void {
     this.passes.inc({ outcome: report.outcome });
     this.passDuration.observe({ outcome: report.outcome }, report.durationMs / 1000);
     for (const result of report.results) this.changes.inc({ kind: result.change.kind, result: result.ok ? 'ok' : result.error.class });
+    // A pass that made no plan says nothing new about leases or tables: keep the last picture.
     if (report.outcome === 'skipped' || report.outcome === 'failed') return;
     this.leasesByState.reset();
     this.unrouted.reset();
-    for (const state of ['routed', 'pending', 'partial', 'unrouted', 'conflict', 'error']) this.leasesByState.set({ state }, 0);
+    for (const state of LEASE_STATES) this.leasesByState.set({ state }, 0);
     for (const lease of report.leases) {
       this.leasesByState.inc({ state: lease.state });
       if (lease.state === 'unrouted' && lease.reason !== undefined) this.unrouted.inc({ reason: lease.reason });
@@ -132,7 +96,7 @@ export class Telemetry {
       this.tableCapacity.set({ table: table.id }, table.capacity);
       this.tableOwned.set({ table: table.id }, table.ownedAfter);
       this.tableRoutes.set({ table: table.id, owner: 'routesync' }, table.ownedAfter);
-      this.tableRoutes.set({ table: table.id, owner: 'others' }, table.foreignCounted);
+      this.tableRoutes.set({ table: table.id, owner: 'foreign' }, table.foreignCounted);
     }
   }
 
@@ -159,46 +123,6 @@ export class Telemetry {
       close: () => provider.close(),
       ...(provider.pacer !== undefined ? { pacer: provider.pacer } : {}),
       ...(provider.concurrency !== undefined ? { concurrency: provider.concurrency } : {}),
-    };
-  }
-
-  /** Time of the last pass that applied everything it planned, if any. */
-  lastSuccessAt(): Date | undefined {
-    return this.lastSuccess;
-  }
-
-  status(): StatusDocument {
-    const report = this.lastReport;
-    return {
-      version: VERSION,
-      identity: this.identity,
-      provider: this.provider,
-      clusterName: this.clusterName,
-      leader: this.leader,
-      leaseViewFresh: this.leaseViewFresh(),
-      lastPass:
-        report === undefined
-          ? null
-          : {
-              startedAt: report.startedAt.toISOString(),
-              durationMs: report.durationMs,
-              outcome: report.outcome,
-              ...(report.reason !== undefined ? { reason: report.reason } : {}),
-              ...(report.validLeases !== undefined ? { validLeases: report.validLeases } : {}),
-            },
-      lastSuccessAt: this.lastSuccess?.toISOString() ?? null,
-      leases: (report?.leases ?? []).map((l) => ({
-        subnet: l.subnet,
-        nodeIp: l.nodeIp,
-        state: l.state,
-        ...(l.reason !== undefined ? { reason: l.reason } : {}),
-        ...(l.detail !== undefined ? { detail: l.detail } : {}),
-        ...(l.target !== undefined ? { target: l.target } : {}),
-        ...(l.routedIn !== undefined ? { routedIn: l.routedIn } : {}),
-        ...(l.missingIn !== undefined ? { missingIn: l.missingIn } : {}),
-      })),
-      invalidLeases: (report?.invalid ?? []).map((i) => ({ key: i.key, reason: i.reason })),
-      tables: (report?.tables ?? []).map((t) => ({ id: t.id, limit: t.limit, capacity: t.capacity, owned: t.ownedAfter, notOwnedCounted: t.foreignCounted })),
     };
   }
 }

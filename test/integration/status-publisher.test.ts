@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { MAX_STATUS_BYTES, StatusPublisher } from '../../src/status-publisher.js';
-import type { StatusDocument } from '../../src/telemetry.js';
+import type { StatusDocument } from '../../src/telemetry/status.js';
 import { startEtcd, waitFor, type EtcdServer } from '../helpers/etcd.js';
 
 let etcd: EtcdServer;
@@ -37,7 +37,7 @@ function documentWith(leases: number, unrouted: number, invalid = 0): StatusDocu
         : { state: 'unrouted', reason: 'route-limit', detail: 'route limit reached in rtb-0123456789abcdef0' }),
     })),
     invalidLeases: Array.from({ length: invalid }, (_, i) => ({ key: `/coreos.com/network/subnets/bad-${i}`, reason: 'not a subnet key' })),
-    tables: [{ id: 'rtb-0123456789abcdef0', limit: 1000, capacity: 999, owned: 999, notOwnedCounted: 1 }],
+    tables: [{ id: 'rtb-0123456789abcdef0', limit: 1000, capacity: 999, owned: 999, foreignCounted: 1 }],
   };
 }
 

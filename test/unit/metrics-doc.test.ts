@@ -1,6 +1,6 @@
 /** The README's metric table is the metrics routesync registers: every name, with its labels. */
 import { describe, expect, it } from 'vitest';
-import { Telemetry } from '../../src/telemetry.js';
+import { Telemetry } from '../../src/telemetry/index.js';
 import { readText } from '../deploy/support.js';
 
 /** `name` → labels, from the README table that follows "Metrics (". */

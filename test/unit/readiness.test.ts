@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readiness, type ReadinessInput } from '../../src/service.js';
+import { readiness, type ReadinessInput } from '../../src/service/readiness.js';
 
 const MINUTE = 60_000;
 const leader: ReadinessInput = { leaseViewFresh: true, leading: true, leaderElect: true, sinceCloudReadMs: 1000, resyncIntervalMs: MINUTE };

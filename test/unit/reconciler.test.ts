@@ -3,7 +3,9 @@ import { pino } from 'pino';
 import { Reconciler, exitCodeFor, type LeaseView } from '../../src/reconcile/reconciler.js';
 import { ReconcileTrigger, type TriggerReason } from '../../src/reconcile/trigger.js';
 import { formatSummary } from '../../src/reconcile/summary.js';
-import { Telemetry } from '../../src/telemetry.js';
+import { Telemetry } from '../../src/telemetry/index.js';
+import { logPass } from '../../src/service/pass-log.js';
+import type { Logger } from '../../src/log.js';
 import { MemoryCloudError, MemoryProvider } from '../../providers/memory/memory-provider.js';
 import type { Lease, LeaseSnapshot } from '../../src/leases/types.js';
 
@@ -136,12 +138,20 @@ describe('reconciler: leases routed in some tables only', () => {
 
     const telemetry = new Telemetry('me', 'memory', 'c1', () => true);
     telemetry.record(report);
-    expect(await telemetry.registry.metrics()).toMatch(/routesync_leases\{state="partial"\} 1/);
+    const metrics = await telemetry.registry.metrics();
+    expect(metrics).toMatch(/routesync_leases\{state="partial"\} 1/);
+    const foreign = report.tables.find((t) => t.id === 'rtb-1')?.foreignCounted;
+    expect(metrics).toContain(`routesync_table_routes{table="rtb-1",owner="foreign"} ${foreign}`);
+    expect(telemetry.status().tables.find((t) => t.id === 'rtb-1')?.foreignCounted).toBe(foreign);
     expect(telemetry.status().leases.find((l) => l.subnet === '10.1.2.0/24')).toMatchObject({
       state: 'partial',
       routedIn: ['rtb-2'],
       missingIn: ['rtb-1'],
     });
+
+    const logged: unknown[] = [];
+    logPass({ info: (fields: unknown) => logged.push(fields) } as unknown as Logger, report, new Set(['start']));
+    expect(logged).toMatchObject([{ routed: 1, partial: 1, unrouted: 0 }]);
   });
 
   it('a create the cloud refuses in one table leaves the lease partial, not unrouted', async () => {
