@@ -15,5 +15,5 @@ describe('chaos soak (short)', () => {
     expect(report.readOutage.failedReads).toBeGreaterThan(0);
     expect(report.longWaitElections).toBeGreaterThan(0);
     expect(report.quietPhases.length).toBeGreaterThan(0);
-  }, 150_000);
+  }, 240_000); // a broken build still gets its report: each wait in the soak is bounded
 });

@@ -149,7 +149,10 @@ export function firstPassChecks(
     if (next === undefined || !msgOf(next).startsWith('leadership lost')) continue;
     const lostAt = timeOf(next);
     if (options.etcdDown.some(([from, to]) => from <= lostAt && to >= electedAt - options.ttlMs)) continue;
-    violations.push(`elected at ${electedAt} after campaigning ${waited ?? '?'} ms, lost leadership ${lostAt - electedAt} ms later before its first pass ended: "${msgOf(next)}"`);
+    // For judging: how long before the election etcd last came back.
+    const back = options.etcdDown.filter(([, to]) => to <= electedAt).at(-1)?.[1];
+    const since = back === undefined ? 'no etcd restart before' : `etcd back ${electedAt - back} ms before`;
+    violations.push(`elected at ${electedAt} after campaigning ${waited ?? '?'} ms (${since}), lost leadership ${lostAt - electedAt} ms later before its first pass ended: "${msgOf(next)}"`);
   }
   return { violations, longWaitElections };
 }
