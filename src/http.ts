@@ -17,16 +17,20 @@ export interface Listen {
   readonly port: number;
 }
 
-/** Probes, scrapes and curl need little: a slow or piled-up client cannot hold the process. */
-const LIMITS = { requestTimeoutMs: 10_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 5_000, maxConnections: 64 } as const;
+/**
+ * Probes, scrapes and curl need little: a slow or piled-up client cannot hold the process.
+ * socketIdleTimeoutMs closes a client that stops reading a large /status body, which would
+ * otherwise hold one of the maxConnections slots for ever (server.timeout is off by default).
+ */
+export const LIMITS = { requestTimeoutMs: 10_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 5_000, socketIdleTimeoutMs: 30_000, maxConnections: 64 } as const;
 
-type Route = (req: IncomingMessage, send: (status: number, type: string, body: string) => void) => void;
+type Route = (req: IncomingMessage, send: (status: number, type: string, body: string | Buffer) => void) => void;
 
 async function serve(listen: Listen, routes: Readonly<Record<string, Route>>, notFound: string): Promise<HttpHandle> {
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const send = (status: number, type: string, body: string): void => {
-      res.writeHead(status, { 'content-type': type });
+    const send = (status: number, type: string, body: string | Buffer): void => {
+      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
       res.end(body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n');
@@ -38,6 +42,7 @@ async function serve(listen: Listen, routes: Readonly<Record<string, Route>>, no
   server.headersTimeout = LIMITS.headersTimeoutMs;
   server.keepAliveTimeout = LIMITS.keepAliveTimeoutMs;
   server.maxConnections = LIMITS.maxConnections;
+  server.timeout = LIMITS.socketIdleTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => resolve());
@@ -77,7 +82,8 @@ export async function startHttpServer(listen: Listen, telemetry: Telemetry, read
 export async function startStatusServer(listen: Listen, telemetry: Telemetry): Promise<HttpHandle> {
   return serve(
     listen,
-    { '/status': (_req, send) => send(200, 'application/json', `${JSON.stringify(telemetry.status(), null, 2)}\n`) },
+    // The cached bytes: a burst of requests costs socket writes, not a render each.
+    { '/status': (_req, send) => send(200, 'application/json', telemetry.statusBody()) },
     'not found: try /status\n',
   );
 }

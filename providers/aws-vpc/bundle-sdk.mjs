@@ -9,11 +9,16 @@
 // equivalent and lets it drop the unused ones. Should a future SDK change that shape, nothing
 // matches and the bundle is merely larger.
 //
+// The bundled packages are devDependencies, invisible to `npm audit` and to scanners that read
+// node_modules, so the build also writes their SBOM (bundle-sbom.mjs), and fails when
+// package-lock.json does not pin one of them.
+//
 // Plain JavaScript: it runs before anything is compiled and only needs esbuild.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, version as esbuildVersion } from 'esbuild';
+import { METAFILE_PATH, SBOM_PATH, buildSbom } from './bundle-sbom.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const target = join(root, 'dist', 'providers', 'aws-vpc', 'ec2-api.js');
@@ -32,7 +37,10 @@ const literalSchemaKeys = {
   },
 };
 
-await build({
+const { metafile } = await build({
+  // Metafile input paths relative to the root, as package-lock.json keys them.
+  absWorkingDir: root,
+  metafile: true,
   entryPoints: [target],
   outfile: target,
   allowOverwrite: true,
@@ -47,3 +55,16 @@ await build({
   logLevel: 'warning',
   plugins: [literalSchemaKeys],
 });
+
+const readJson = async (path) => JSON.parse(await readFile(join(root, path), 'utf8'));
+const sbom = buildSbom({
+  metafile,
+  root,
+  lock: await readJson('package-lock.json'),
+  pkg: await readJson('package.json'),
+  tool: { name: 'esbuild', version: esbuildVersion },
+});
+// The metafile stays outside what ships; the SBOM test compares the two.
+await mkdir(dirname(join(root, METAFILE_PATH)), { recursive: true });
+await writeFile(join(root, METAFILE_PATH), `${JSON.stringify(metafile)}\n`);
+await writeFile(join(root, SBOM_PATH), `${JSON.stringify(sbom, null, 2)}\n`);
