@@ -1,50 +1,38 @@
 /**
- * --provider names → factories (docs/architecture.md, 'Rooms'). Adding a cloud means one entry here and one folder
- * beside this file; an unknown name is a usage error reported by src/config.ts.
+ * The providers routesync knows, by --provider name (docs/architecture.md, 'Add a provider').
+ * Adding one is a folder beside this file plus ONE line below: its declaration (flags, defaults,
+ * parse, lazy factory) is all src/config.ts and the service need.
+ *
+ * Each line loads only the folder's flags.ts, which imports no SDK; the factory it names is loaded
+ * when the provider is created. (A top-level await keeps each registration to a single line.)
  */
-import type { Config } from '../src/config.js';
-import type { Logger } from '../src/log.js';
+import type { ProviderContext, ProviderDeclaration } from './declaration.js';
 import type { RouteProvider } from './provider.js';
 
-export interface ProviderContext {
-  readonly config: Config;
-  readonly logger: Logger;
-  /** Appended to every cloud call's user agent so call logs show which replica acted. */
-  readonly userAgentSuffix: string;
-}
+const PROVIDERS: readonly ProviderDeclaration[] = [
+  (await import('./aws-vpc/flags.js')).declaration,
+  (await import('./gce/flags.js')).declaration,
+  (await import('./memory/flags.js')).declaration,
+];
 
-interface ProviderEntry {
-  /** The route limit when --route-limit is not given. */
-  readonly routeLimit: number;
-  /** Whether the process favours a small heap over pass speed with this provider (src/heap-tuning.ts). */
-  readonly smallHeap: boolean;
-  /** Loaded lazily: `--help` and the other provider need not load this SDK. */
-  readonly create: (context: ProviderContext) => Promise<RouteProvider>;
-}
-
-const PROVIDERS: Readonly<Record<string, ProviderEntry>> = {
-  'aws-vpc': {
-    routeLimit: 50,
-    smallHeap: true,
-    create: async (context) => (await import('./aws-vpc/from-config.js')).createFromConfig(context),
-  },
-  gce: {
-    routeLimit: 100,
-    smallHeap: false,
-    create: async (context) => (await import('./gce/from-config.js')).createFromConfig(context),
-  },
-};
-
-export function providerNames(): string[] {
-  return Object.keys(PROVIDERS);
-}
-
-export function providerDefaults(): Readonly<Record<string, { readonly routeLimit: number; readonly smallHeap: boolean }>> {
+/** Every registered provider, hidden ones included, in registration order. */
+export function providerDeclarations(): readonly ProviderDeclaration[] {
   return PROVIDERS;
 }
 
-export async function createProvider(context: ProviderContext): Promise<RouteProvider> {
-  const entry = PROVIDERS[context.config.provider];
-  if (entry === undefined) throw new Error(`unknown provider ${context.config.provider}`);
-  return entry.create(context);
+export function findProvider(name: string): ProviderDeclaration | undefined {
+  return PROVIDERS.find((p) => p.name === name);
 }
+
+/** The names to offer an operator: --help and usage errors leave hidden providers out. */
+export function providerNames(): string[] {
+  return PROVIDERS.filter((p) => p.hidden !== true).map((p) => p.name);
+}
+
+export async function createProvider(context: ProviderContext): Promise<RouteProvider> {
+  const declaration = findProvider(context.config.provider);
+  if (declaration === undefined) throw new Error(`unknown provider ${context.config.provider}`);
+  return declaration.create(context);
+}
+
+export type { ProviderContext, ProviderDeclaration } from './declaration.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The command line: the only place that exits the process (every other layer returns an exit code or throws). */
-import { providerDefaults } from '../providers/registry.js';
+import { findProvider } from '../providers/registry.js';
 import { parseConfig, UsageError, HelpShown } from './config.js';
 import { favourSmallHeap } from './heap-tuning.js';
 import { createLogger } from './log.js';
@@ -23,7 +23,7 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  if (providerDefaults()[config.provider]?.smallHeap === true) favourSmallHeap();
+  if (findProvider(config.provider)?.smallHeap === true) favourSmallHeap();
   const logger = createLogger(config.logLevel);
   const shutdown = new AbortController();
   let signals = 0;

@@ -107,12 +107,6 @@ export const NOT_FOUND_LIFETIME_MS = 10_000;
 const NO_LOG: AwsVpcLogger = { debug: () => undefined, warn: () => undefined };
 
 export function createAwsVpcProvider(options: AwsVpcProviderOptions): RouteProvider {
-  if (options.region.trim() === '') {
-    throw new ConfigError('aws-vpc needs a region: set --aws-region or AWS_REGION');
-  }
-  if (!Number.isInteger(options.routeLimit) || options.routeLimit < 1) {
-    throw new ConfigError(`--route-limit must be a positive integer, got ${options.routeLimit}`);
-  }
   const api =
     options.client ??
     ec2ApiFromClient(

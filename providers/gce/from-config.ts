@@ -1,13 +1,19 @@
-/** The registry's entry point: a validated Config → the gce provider (loaded lazily by providers/registry.ts). */
-import { ConfigError } from '../../src/errors.js';
+/** The gce provider built from its settings (parsed and checked by ./flags.ts; loaded lazily from there). */
+import type { ProviderContext } from '../declaration.js';
 import type { RouteProvider } from '../provider.js';
-import type { ProviderContext } from '../registry.js';
 import { createGceProvider, PROVIDER_NAME } from './index.js';
 
-export async function createFromConfig(context: ProviderContext): Promise<RouteProvider> {
+/** What ./flags.ts parses for this provider. */
+export interface GceSettings {
+  readonly project: string;
+  readonly network: string;
+  /** e.g. http://127.0.0.1:8085: an http:// endpoint is used without Google auth. */
+  readonly endpoint?: string;
+}
+
+export async function createFromConfig(context: ProviderContext<GceSettings>): Promise<RouteProvider> {
   const { config, logger, userAgentSuffix } = context;
-  const { gce } = config;
-  if (gce.project === undefined || gce.project === '') throw new ConfigError('--provider gce needs --gce-project');
+  const gce = config.providerSettings;
   // An http:// endpoint (a local emulator or simulator) is used without Google auth; otherwise the
   // Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, the GCE/GKE metadata server).
   return createGceProvider({

@@ -64,7 +64,6 @@ export const ROUTE_PRIORITY = 1000;
 const PAGE_SIZE = 500;
 /** Where GCE's selfLinks point, whatever endpoint was called. */
 const SELF_LINK_BASE = 'https://www.googleapis.com/compute/v1';
-const CLUSTER_NAME = /^[a-z][-a-z0-9]{0,30}$/;
 
 /** Structured logging, pino-compatible (`logger.warn({ fields }, 'message')`). */
 export interface GceLogger {
@@ -153,25 +152,6 @@ export function networkPath(project: string, network: string): string {
 }
 
 export async function createGceProvider(options: GceProviderOptions): Promise<RouteProvider> {
-  if (!/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/.test(options.project)) {
-    throw new ConfigError(`--gce-project must be a project id such as my-project-123, got ${JSON.stringify(options.project)}`);
-  }
-  if (!/^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/.test(options.network)) {
-    throw new ConfigError(`--gce-network must be a network name such as default, got ${JSON.stringify(options.network)}`);
-  }
-  if (!CLUSTER_NAME.test(options.clusterName)) {
-    throw new ConfigError(`--cluster-name must match [a-z][-a-z0-9]{0,30} (it prefixes GCE route names), got ${JSON.stringify(options.clusterName)}`);
-  }
-  if (!Number.isInteger(options.routeLimit) || options.routeLimit < 1) {
-    throw new ConfigError(`--route-limit must be a positive integer, got ${options.routeLimit}`);
-  }
-  if (options.endpoint !== undefined) {
-    try {
-      parseEndpoint(options.endpoint);
-    } catch (err) {
-      throw new ConfigError(`--gce-endpoint ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
   let api = options.client;
   if (api === undefined) {
     let authClient = options.authClient;

@@ -429,7 +429,7 @@ describe('deploy/systemd', () => {
     const gceEnv = { ...Object.fromEntries(Object.entries(env).filter(([k]) => !/PROVIDER|VPC|AWS/.test(k))), ...parseEnvFile(gceLines.join('\n')) };
     const gce = configFromEnv(gceEnv);
     expect(gce.provider).toBe('gce');
-    expect(gce.gce.project).toBe('my-project-123');
+    expect(gce.providerSettings).toMatchObject({ project: 'my-project-123' });
   });
 });
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ENV_ONLY_SETTINGS, flagEnvNames, parseConfig, parseDuration, UsageError, HelpShown } from '../../src/config.js';
 import { VERSION } from '../../src/version.js';
+import type { AwsVpcSettings } from '../../providers/aws-vpc/from-config.js';
 import { listFiles, readText, repoPath } from '../deploy/support.js';
 
 const AWS = ['--provider', 'aws-vpc', '--route-table-id', 'rtb-0123456789abcdef0', '--aws-region', 'us-east-1'];
@@ -36,13 +37,13 @@ describe('config', () => {
       logLevel: 'info',
       allowEmpty: false,
       maxDeletesPerPass: { kind: 'percent', value: 20 },
-      aws: { routeTableIds: ['rtb-0123456789abcdef0'], region: 'us-east-1' },
+      providerSettings: { routeTableIds: ['rtb-0123456789abcdef0'], region: 'us-east-1' },
     });
   });
 
   it('takes route tables repeated and as comma lists', () => {
     const config = parse([...AWS, '--route-table-id', 'rtb-11111111,rtb-22222222']);
-    expect(config.aws.routeTableIds).toEqual(['rtb-0123456789abcdef0', 'rtb-11111111', 'rtb-22222222']);
+    expect((config.providerSettings as AwsVpcSettings).routeTableIds).toEqual(['rtb-0123456789abcdef0', 'rtb-11111111', 'rtb-22222222']);
   });
 
   it('reads every flag from ROUTESYNC_* environment variables, flags winning', () => {
@@ -64,7 +65,7 @@ describe('config', () => {
       leaderElect: false,
       routeLimit: 200,
       listen: null,
-      aws: { vpcId: 'vpc-0a1b2c3d', region: 'eu-west-1', endpoint: 'http://127.0.0.1:5000' },
+      providerSettings: { vpcId: 'vpc-0a1b2c3d', region: 'eu-west-1', endpoint: 'http://127.0.0.1:5000' },
     });
   });
 
@@ -95,7 +96,7 @@ describe('config', () => {
 
   it('takes the GCE flags, with the gce route limit default', () => {
     const config = parse(['--provider', 'gce', '--gce-project', 'my-project-123', '--gce-endpoint', 'http://127.0.0.1:8085']);
-    expect(config).toMatchObject({ routeLimit: 100, gce: { project: 'my-project-123', network: 'default', endpoint: 'http://127.0.0.1:8085' } });
+    expect(config).toMatchObject({ routeLimit: 100, providerSettings: { project: 'my-project-123', network: 'default', endpoint: 'http://127.0.0.1:8085' } });
     expect(usageError(['--provider', 'gce'])).toContain('--gce-project');
     expect(usageError(['--provider', 'gce', '--gce-project', 'Bad_Project'])).toContain('Bad_Project');
     expect(usageError(['--provider', 'gce', '--gce-project', 'my-project-123', '--gce-network', 'Net!'])).toContain('--gce-network');

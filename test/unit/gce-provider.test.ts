@@ -22,7 +22,7 @@ import {
   type ListRoutesRequest,
 } from '../../providers/gce/index.js';
 import type { Change, RouteProvider } from '../../providers/provider.js';
-import { ConfigError, classifyError } from '../../src/errors.js';
+import { classifyError } from '../../src/errors.js';
 
 const P = 'unit-project';
 const BASE = 'https://www.googleapis.com/compute/v1';
@@ -527,13 +527,5 @@ describe('gce errors', () => {
     expect(classifyError(failedOp)).toMatchObject({ class: 'transient', code: 'INTERNAL_ERROR', httpStatus: 500 });
   });
 
-  it('validates its options with messages naming the flag', async () => {
-    const base = { project: P, network: 'default', clusterName: 'c1', routeLimit: 100, client: new FakeApi() };
-    await expect(createGceProvider({ ...base, project: 'Bad_Project' })).rejects.toThrow(ConfigError);
-    await expect(createGceProvider({ ...base, network: 'Bad' })).rejects.toThrow('--gce-network');
-    await expect(createGceProvider({ ...base, clusterName: 'Cluster' })).rejects.toThrow('--cluster-name');
-    await expect(createGceProvider({ ...base, routeLimit: 0 })).rejects.toThrow('--route-limit');
-    await expect(createGceProvider({ ...base, endpoint: 'http://127.0.0.1:8085/compute/v1' })).rejects.toThrow('--gce-endpoint');
-    await expect(createGceProvider({ ...base, endpoint: 'ftp://127.0.0.1' })).rejects.toThrow('--gce-endpoint');
-  });
+  // Its flags (project, network, endpoint) and the common ones are checked once, at parse time: test/unit/provider-flags.test.ts.
 });

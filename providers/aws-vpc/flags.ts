@@ -1,0 +1,89 @@
+/**
+ * The aws-vpc provider's declaration: its flags, the variables it reads, its defaults, and the one
+ * place its settings are checked. Kept free of the SDK so that --help loads none of it.
+ */
+import { UsageError } from '../../src/config-types.js';
+import { ConfigError } from '../../src/errors.js';
+import { matching, url } from '../../src/flags/checks.js';
+import { parseRateLimits } from '../../src/pacing/spec.js';
+import type { ProviderDeclaration } from '../declaration.js';
+import type { AwsVpcSettings } from './from-config.js';
+import { AWS_EC2_RATE_LIMITS } from './limits.js';
+
+/**
+ * EC2 request-rate limits over AWS's defaults (src/pacing/spec.ts syntax), for accounts whose limits
+ * AWS raised, or `time-scale=N` for a simulator running N times faster. Named like the environment
+ * variable of a future `--aws-api-rate-limits` flag.
+ */
+export const RATE_LIMITS_ENV = 'ROUTESYNC_AWS_API_RATE_LIMITS';
+
+const ROUTE_TABLE_ID = '--route-table-id';
+const VPC_ID = '--vpc-id';
+const REGION = '--aws-region';
+const ENDPOINT = '--aws-endpoint';
+
+export const declaration: ProviderDeclaration<AwsVpcSettings> = {
+  name: 'aws-vpc',
+  // AWS's quota was 50 routes per table until 2025 (500 since); 50 stays the conservative default.
+  routeLimit: 50,
+  // Large listings parsed in bursts leave little alive: a small heap costs little here (src/heap-tuning.ts).
+  smallHeap: true,
+  flags: [
+    {
+      flag: ROUTE_TABLE_ID,
+      arg: 'ids',
+      help: 'managed route table; repeatable or comma list (default: discover by tag in --vpc-id)',
+      list: true,
+      check: matching(/^rtb-[0-9a-f]{8,17}$/, 'expected a route table id such as rtb-0123456789abcdef0'),
+    },
+    {
+      flag: VPC_ID,
+      arg: 'id',
+      help: 'VPC whose tables tagged routesync/cluster=<cluster-name> are managed',
+      check: matching(/^vpc-[0-9a-f]{8,17}$/, 'expected a VPC id such as vpc-0123456789abcdef0'),
+    },
+    {
+      flag: REGION,
+      arg: 'region',
+      help: 'region (default: $AWS_REGION)',
+      fallbackEnv: ['AWS_REGION'],
+      check: matching(/^[a-z]{2,4}(-[a-z]+)+-\d+$/, 'expected a region such as us-east-1'),
+    },
+    {
+      flag: ENDPOINT,
+      arg: 'url',
+      help: 'EC2 endpoint override (default: $AWS_ENDPOINT_URL_EC2, $AWS_ENDPOINT_URL)',
+      fallbackEnv: ['AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL'],
+      check: (value, label) => void url(label, value),
+    },
+  ],
+  env: [RATE_LIMITS_ENV],
+
+  parse(values) {
+    const routeTableIds = values.list(ROUTE_TABLE_ID);
+    const vpcId = values.text(VPC_ID);
+    const region = values.text(REGION);
+    const endpoint = values.text(ENDPOINT);
+    if (routeTableIds.length === 0 && vpcId === undefined) {
+      throw new UsageError('--provider aws-vpc needs --route-table-id or --vpc-id (to discover tables tagged routesync/cluster=<cluster-name>)');
+    }
+    if (region === undefined) throw new UsageError('--provider aws-vpc needs --aws-region (or AWS_REGION)');
+    let rateLimits: AwsVpcSettings['rateLimits'];
+    try {
+      rateLimits = parseRateLimits(values.env(RATE_LIMITS_ENV) ?? '', AWS_EC2_RATE_LIMITS, RATE_LIMITS_ENV) ?? false;
+    } catch (err) {
+      // The same message, at parse time: exit 2 before anything runs.
+      if (err instanceof ConfigError) throw new UsageError(err.message);
+      throw err;
+    }
+    return {
+      routeTableIds,
+      region,
+      rateLimits,
+      ...(vpcId !== undefined ? { vpcId } : {}),
+      ...(endpoint !== undefined ? { endpoint } : {}),
+    };
+  },
+
+  create: async (context) => (await import('./from-config.js')).createFromConfig(context),
+};
