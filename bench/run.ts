@@ -28,6 +28,7 @@ import { ensureBuilt, startRoutesyncOn, type RoutesyncRun } from './lib/routesyn
 import { percentile, Results } from './lib/report.js';
 import type { BaselineConfig } from './baselines/common.js';
 import { gceColdStart } from './lib/gce.js';
+import { OWNER_MARKED, TABLE_DEFAULT } from '../test/helpers/route-facts.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TIME_SCALE = Number(process.env['BENCH_TIME_SCALE'] ?? 20);
@@ -240,18 +241,18 @@ function plannerInput(leaseCount: number, tableCount: number, routed: number, li
     leases.push({ key: `/coreos.com/network/subnets/${subnet.replace('/', '-')}`, subnet, nodeIp, createRevision: n + 10, modRevision: n + 10, reservation: false });
     resolutions.set(nodeIp, { status: 'found', target: `eni-${i.toString(16).padStart(17, '0')}`, forwarding: 'enabled' });
   }
-  const local: ActualRoute = { destination: '172.31.0.0/16', target: null, blackhole: false, ownable: false, countsTowardLimit: true, via: 'local' };
+  const local: ActualRoute = { destination: '172.31.0.0/16', target: null, blackhole: false, ...TABLE_DEFAULT, via: 'local' };
   const tables: RouteTable[] = Array.from({ length: tableCount }, (_, t) => ({
     id: `rtb-${t.toString(16).padStart(17, '0')}`,
     limit,
+    quota: 'aws-vpc-routes-per-table',
     routes: [
       local,
       ...leases.slice(0, routed).map((lease, i) => ({
         destination: lease.subnet,
         target: `eni-${i.toString(16).padStart(17, '0')}`,
         blackhole: false,
-        ownable: true,
-        countsTowardLimit: true,
+        ...OWNER_MARKED,
         via: `eni-${i}`,
       })),
     ],

@@ -3,30 +3,71 @@
  * apply single changes and report capacity; they never compute diffs (that is src/planner).
  */
 
-/** A route as the cloud reports it, with the provider's marks that the planner needs. */
+/**
+ * How a route came to be, in neutral terms: `table-default` was made by the cloud with the table or
+ * a subnet (AWS `local`, origin CreateRouteTable; GCE subnet routes), `created` by an API call (AWS
+ * CreateRoute; GCE static routes, the default internet route included), `propagated` was learned
+ * from elsewhere (AWS VGW propagation; GCE peering and Cloud Router routes).
+ */
+export type RouteOrigin = 'table-default' | 'created' | 'propagated';
+
+/**
+ * What a route's next hop is: a network interface (AWS ENI), an instance, a gateway of the cloud
+ * (internet, NAT, VPN, peering, transit, `local`), an IP address, a network (GCE subnet routes), or
+ * nothing the listing names.
+ */
+export type TargetKind = 'interface' | 'instance' | 'gateway' | 'address' | 'network' | 'none';
+
+/**
+ * A route as the cloud reports it: facts only. What is routesync's and what counts toward a limit
+ * is decided from them in src/planner (ownership.ts, counting.ts).
+ */
 export interface ActualRoute {
-  /** Canonical IPv4 destination `a.b.c.d/len`. */
+  /**
+   * Canonical IPv4 destination `a.b.c.d/len`; a route outside the managed space (another family,
+   * another network) may carry the cloud's text instead.
+   */
   readonly destination: string;
   /** Provider target id (AWS ENI id, GCE instance URL); null when the route has none we can compare. */
   readonly target: string | null;
+  readonly targetKind: TargetKind;
+  readonly origin: RouteOrigin;
+  /**
+   * How much the route weighs toward its quota when it counts: 1 for a plain route (AWS counts a
+   * route to a managed prefix list as the list's maximum entries).
+   */
+  readonly quotaWeight: number;
   /** The route no longer forwards (AWS state `blackhole`: its ENI or instance is gone). */
   readonly blackhole: boolean;
   /**
-   * Carries the provider's marks of a route routesync may have made (AWS: origin CreateRoute and an
-   * ENI/instance target; GCE: name prefix and description). The planner adds the Network rule.
+   * Carries the marks of a route routesync makes (AWS: origin CreateRoute and an ENI or instance
+   * target; GCE: name `<cluster>-…` and description `routesync:<cluster>`). Marks alone do not make
+   * a route routesync's: src/planner/ownership.ts adds the managed space and the Network.
    */
-  readonly ownable: boolean;
-  /** Counts toward the route limit (AWS: every non-propagated route; GCE: every route in the project). */
-  readonly countsTowardLimit: boolean;
+  readonly bearsOwnerMarks: boolean;
+  /**
+   * The route lies where routesync manages routes: the table itself (AWS), the IPv4 routes of
+   * --gce-network (GCE). false: it only shares the table's quota (GCE: another network of the
+   * project, or an IPv6 route); it is never owned and never conflicts with a lease.
+   */
+  readonly inManagedSpace: boolean;
   /** Free text for logs and status: what the route points at (igw-…, nat-…, eni-…). */
   readonly via: string;
 }
+
+/**
+ * Which quota a table's limit is; src/planner/counting.ts holds each one's rule of what counts.
+ * `aws-vpc-routes-per-table`: AWS's "routes per route table" (IPv4). `gce-routes-per-project`:
+ * GCE's per-project ROUTES quota, shared by every network of the project.
+ */
+export type RouteQuota = 'aws-vpc-routes-per-table' | 'gce-routes-per-project';
 
 /** One capacity domain: an AWS route table, or a GCE project's routes in one network. */
 export interface RouteTable {
   readonly id: string;
   /** The route limit of this table (from --route-limit or the provider default). */
   readonly limit: number;
+  readonly quota: RouteQuota;
   readonly routes: readonly ActualRoute[];
 }
 

@@ -70,7 +70,7 @@ export class MemoryProvider implements RouteProvider {
     signal.throwIfAborted();
     this.calls.push('listTables');
     this.fail('listTables');
-    return [...this.tables.entries()].map(([id, t]) => ({ id, limit: t.limit, routes: [...t.routes] }));
+    return [...this.tables.entries()].map(([id, t]) => ({ id, limit: t.limit, quota: 'aws-vpc-routes-per-table', routes: [...t.routes] }));
   }
 
   async resolveNodes(nodeIps: readonly string[], signal: AbortSignal): Promise<Map<string, NodeResolution>> {
@@ -105,7 +105,8 @@ export class MemoryProvider implements RouteProvider {
     switch (change.kind) {
       case 'create':
         if (existing !== undefined) throw new MemoryCloudError('RouteAlreadyExists', `${change.destination} exists`);
-        if (table.routes.filter((r) => r.countsTowardLimit).length >= table.limit) {
+        // The cloud's own check, AWS-like: every route but propagated ones takes room.
+        if (table.routes.reduce((used, r) => used + (r.origin === 'propagated' ? 0 : r.quotaWeight), 0) >= table.limit) {
           throw new MemoryCloudError('RouteLimitExceeded', `table ${change.table} is full`);
         }
         table.routes.push(owned(change.destination, change.target));
@@ -124,5 +125,15 @@ export class MemoryProvider implements RouteProvider {
 }
 
 function owned(destination: string, target: string): MemoryRoute {
-  return { destination, target, blackhole: false, ownable: true, countsTowardLimit: true, via: target };
+  return {
+    destination,
+    target,
+    targetKind: 'interface',
+    origin: 'created',
+    quotaWeight: 1,
+    blackhole: false,
+    bearsOwnerMarks: true,
+    inManagedSpace: true,
+    via: target,
+  };
 }

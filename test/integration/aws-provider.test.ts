@@ -89,8 +89,19 @@ describe('listTables', () => {
     expect(tables.map((t) => t.id)).toEqual([second.routeTableId, f.tableId]);
     expect(tables.map((t) => t.limit)).toEqual([77, 77]);
     expect(tables[0]?.routes).toEqual([
-      { destination: '10.0.0.0/16', target: null, blackhole: false, ownable: false, countsTowardLimit: true, via: 'local' },
+      {
+        destination: '10.0.0.0/16',
+        target: null,
+        targetKind: 'gateway',
+        origin: 'table-default',
+        quotaWeight: 1,
+        blackhole: false,
+        bearsOwnerMarks: false,
+        inManagedSpace: true,
+        via: 'local',
+      },
     ]);
+    expect(tables.map((t) => t.quota)).toEqual(['aws-vpc-routes-per-table', 'aws-vpc-routes-per-table']);
     const calls = f.world.calls('DescribeRouteTables');
     expect(calls).toHaveLength(1);
     expect(calls[0]?.params).toMatchObject({ 'RouteTableId.1': second.routeTableId, 'RouteTableId.2': f.tableId });
@@ -140,7 +151,7 @@ describe('listTables', () => {
     expect((unknown as Error).message).toContain('InvalidRouteTableID.NotFound');
   });
 
-  it('marks routes: ours are ownable; gateways, NAT, propagated, local are not; IPv6 and prefix lists are skipped', async () => {
+  it('reports facts: ours bear the owner marks; gateways, NAT, propagated, local do not; IPv6 and prefix lists are skipped', async () => {
     const f = await setup();
     const node = f.world.launchInstance({ subnetId: f.subnetId, enis: [{ privateIp: '10.0.1.10' }] });
     const gone = f.world.launchInstance({ subnetId: f.subnetId, enis: [{ privateIp: '10.0.1.11' }] });
@@ -169,24 +180,27 @@ describe('listTables', () => {
       '10.244.1.0/24',
       '10.244.2.0/24',
     ]);
-    expect(routeOf(table, '10.0.0.0/16')).toMatchObject({ ownable: false, countsTowardLimit: true, via: 'local', target: null });
-    expect(routeOf(table, '0.0.0.0/0')).toMatchObject({ ownable: false, countsTowardLimit: true, via: 'igw-0aaaaaaaaaaaaaaa1' });
-    expect(routeOf(table, '192.168.0.0/16')).toMatchObject({ ownable: false, via: 'nat-0aaaaaaaaaaaaaaa1' });
-    expect(routeOf(table, '10.244.99.0/24')).toMatchObject({ ownable: false, countsTowardLimit: true, target: null });
-    expect(routeOf(table, '172.16.0.0/12')).toMatchObject({ ownable: false, countsTowardLimit: false });
+    expect(routeOf(table, '10.0.0.0/16')).toMatchObject({ bearsOwnerMarks: false, origin: 'table-default', via: 'local', target: null });
+    expect(routeOf(table, '0.0.0.0/0')).toMatchObject({ bearsOwnerMarks: false, origin: 'created', targetKind: 'gateway', via: 'igw-0aaaaaaaaaaaaaaa1' });
+    expect(routeOf(table, '192.168.0.0/16')).toMatchObject({ bearsOwnerMarks: false, via: 'nat-0aaaaaaaaaaaaaaa1' });
+    expect(routeOf(table, '10.244.99.0/24')).toMatchObject({ bearsOwnerMarks: false, origin: 'created', target: null });
+    expect(routeOf(table, '172.16.0.0/12')).toMatchObject({ bearsOwnerMarks: false, origin: 'propagated' });
     expect(routeOf(table, '10.244.1.0/24')).toEqual({
       destination: '10.244.1.0/24',
       target: eni,
+      targetKind: 'interface',
+      origin: 'created',
+      quotaWeight: 1,
       blackhole: false,
-      ownable: true,
-      countsTowardLimit: true,
+      bearsOwnerMarks: true,
+      inManagedSpace: true,
       via: eni,
     });
     expect(routeOf(table, '10.244.2.0/24')).toMatchObject({
       target: gone.networkInterfaceIds[0],
       blackhole: true,
-      ownable: true,
-      countsTowardLimit: true,
+      bearsOwnerMarks: true,
+      origin: 'created',
     });
   });
 });

@@ -170,7 +170,9 @@ describe('gce provider on the GCE simulator', () => {
     expect(s.world.countedRoutes()).toBe(2);
     const p = await provider(s, { routeLimit: 6 });
     const [table] = await p.listTables(new AbortController().signal);
-    expect(table?.limit).toBe(5);
+    // The provider reports the quota and the other network's routes; the planner lowers the limit by them.
+    expect(table?.limit).toBe(6);
+    expect(table?.routes.filter((r) => !r.inManagedSpace && r.origin === 'created')).toHaveLength(1);
     const report = await reconciler(p, leasesFor(5)).pass(new AbortController().signal);
     expect(report.tables[0]).toMatchObject({ limit: 5, foreignCounted: 1, capacity: 4, creates: 4 });
     expect(report.results.every((r) => r.ok)).toBe(true);

@@ -1,9 +1,11 @@
 /** Property-based checks of the planner's rules over random worlds (fast-check). */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { counts } from '../../src/planner/counting.js';
 import { plan, type PlanInput } from '../../src/planner/plan.js';
 import type { ActualRoute, Change, NodeResolution, RouteTable } from '../../providers/provider.js';
 import type { Lease } from '../../src/leases/types.js';
+import { OWNER_MARKED } from '../helpers/route-facts.js';
 
 const NETWORK = '10.1.0.0/16';
 
@@ -16,7 +18,7 @@ const leaseArb = fc.record({
 const routeArb = fc.record({
   third: fc.integer({ min: 0, max: 40 }),
   outside: fc.boolean(),
-  ownable: fc.boolean(),
+  marked: fc.boolean(),
   counts: fc.boolean(),
   blackhole: fc.boolean(),
   node: fc.integer({ min: 1, max: 35 }),
@@ -50,10 +52,20 @@ function build(world: World): PlanInput {
       const destination = r.outside ? `192.168.${r.third}.0/24` : `10.1.${r.third}.0/24`;
       if (destinations.has(destination)) continue;
       destinations.add(destination);
-      const target = r.ownable ? `eni-${r.node}` : null;
-      routes.push({ destination, target, blackhole: r.blackhole, ownable: r.ownable, countsTowardLimit: r.counts || r.ownable, via: target ?? 'igw-1' });
+      const target = r.marked ? `eni-${r.node}` : null;
+      routes.push({
+        destination,
+        target,
+        targetKind: r.marked ? 'interface' : 'gateway',
+        origin: r.counts || r.marked ? 'created' : 'propagated',
+        quotaWeight: 1,
+        blackhole: r.blackhole,
+        bearsOwnerMarks: r.marked,
+        inManagedSpace: true,
+        via: target ?? 'igw-1',
+      });
     }
-    return { id: `rtb-${index}`, limit: t.limit, routes };
+    return { id: `rtb-${index}`, limit: t.limit, quota: 'aws-vpc-routes-per-table', routes };
   });
   const resolutions = new Map<string, NodeResolution>();
   world.resolutions.forEach((kind, i) => {
@@ -80,7 +92,7 @@ describe('planner properties', () => {
         for (const change of routeChanges(plan(input).changes)) {
           if (change.kind === 'create') continue;
           const route = input.tables.find((t) => t.id === change.table)?.routes.find((r) => r.destination === change.destination);
-          expect(route?.ownable).toBe(true);
+          expect(route?.bearsOwnerMarks).toBe(true);
           expect(change.destination.startsWith('10.1.')).toBe(true);
         }
       }),
@@ -96,7 +108,7 @@ describe('planner properties', () => {
           const changes = routeChanges(result.changes).filter((c) => c.table === table.id);
           const creates = changes.filter((c) => c.kind === 'create');
           const deletes = changes.filter((c) => c.kind === 'delete').length;
-          const counted = table.routes.filter((r) => r.countsTowardLimit).length;
+          const counted = table.routes.filter((r) => counts(r, table.quota)).length;
           if (creates.length > 0) expect(counted - deletes + creates.length).toBeLessThanOrEqual(table.limit);
           for (const create of creates) expect(table.routes.some((r) => r.destination === create.destination)).toBe(false);
         }
@@ -133,7 +145,7 @@ describe('planner properties', () => {
           let routes = [...t.routes];
           for (const c of routeChanges(first.changes).filter((change) => change.table === t.id)) {
             routes = routes.filter((r) => r.destination !== c.destination);
-            if (c.kind !== 'delete') routes.push({ destination: c.destination, target: c.target, blackhole: false, ownable: true, countsTowardLimit: true, via: c.target });
+            if (c.kind !== 'delete') routes.push({ destination: c.destination, target: c.target, blackhole: false, ...OWNER_MARKED, via: c.target });
           }
           return { ...t, routes };
         });

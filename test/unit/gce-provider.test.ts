@@ -23,6 +23,7 @@ import {
 } from '../../providers/gce/index.js';
 import type { Change, RouteProvider } from '../../providers/provider.js';
 import { classifyError } from '../../src/errors.js';
+import { plan } from '../../src/planner/plan.js';
 
 const P = 'unit-project';
 const BASE = 'https://www.googleapis.com/compute/v1';
@@ -199,7 +200,7 @@ describe('gce naming and URLs', () => {
 });
 
 describe('gce listTables', () => {
-  it('marks owned routes by name prefix, description and network; counts every static route of the project', async () => {
+  it('reports owner marks, origin and managed space; the planner counts every static route of the project', async () => {
     const api = new FakeApi();
     api.routes = [
       { name: 'default-route-1', network: NET, destRange: '0.0.0.0/0', priority: 1000, nextHopGateway: `${BASE}/projects/${P}/global/gateways/default-internet-gateway` },
@@ -217,18 +218,42 @@ describe('gce listTables', () => {
     const [table, ...more] = await p.listTables(signal);
     expect(more).toEqual([]);
     expect(table?.id).toBe(TABLE);
-    // Two counted routes outside the network (10.1.4.0/24 and the vpn route) and one IPv6 route lower the limit.
-    expect(table?.limit).toBe(47);
+    expect(table?.limit).toBe(50);
+    expect(table?.quota).toBe('gce-routes-per-project');
     const byDest = new Map(table?.routes.map((r) => [r.destination, r]));
-    expect(byDest.get('10.1.1.0/24')).toMatchObject({ ownable: true, target: A, blackhole: false, countsTowardLimit: true });
-    expect(byDest.get('10.1.2.0/24')?.ownable).toBe(false);
-    expect(byDest.get('10.1.3.0/24')?.ownable).toBe(false);
-    expect(byDest.has('10.1.4.0/24')).toBe(false);
-    expect(byDest.get('10.1.5.0/24')?.ownable).toBe(false);
-    expect(byDest.get('10.1.6.0/24')).toMatchObject({ ownable: true, blackhole: true });
-    expect(byDest.get('10.240.0.0/20')).toMatchObject({ countsTowardLimit: false, ownable: false, via: 'route default-route-2 → subnet of default' });
-    expect(byDest.get('0.0.0.0/0')).toMatchObject({ countsTowardLimit: true, target: null, via: 'route default-route-1 → default-internet-gateway' });
-    expect(table?.routes).toHaveLength(7);
+    expect(byDest.get('10.1.1.0/24')).toMatchObject({
+      bearsOwnerMarks: true,
+      inManagedSpace: true,
+      target: A,
+      targetKind: 'instance',
+      blackhole: false,
+      origin: 'created',
+      quotaWeight: 1,
+    });
+    expect(byDest.get('10.1.2.0/24')?.bearsOwnerMarks).toBe(false);
+    expect(byDest.get('10.1.3.0/24')?.bearsOwnerMarks).toBe(false);
+    // Marked, but in another network: it only shares the quota.
+    expect(byDest.get('10.1.4.0/24')).toMatchObject({ bearsOwnerMarks: true, inManagedSpace: false, origin: 'created' });
+    expect(byDest.get('10.1.5.0/24')?.bearsOwnerMarks).toBe(false);
+    expect(byDest.get('10.1.6.0/24')).toMatchObject({ bearsOwnerMarks: true, blackhole: true });
+    expect(byDest.get('10.240.0.0/20')).toMatchObject({ origin: 'table-default', targetKind: 'network', bearsOwnerMarks: false, via: 'route default-route-2 → subnet of default' });
+    expect(byDest.get('0.0.0.0/0')).toMatchObject({ origin: 'created', targetKind: 'gateway', target: null, via: 'route default-route-1 → default-internet-gateway' });
+    expect(byDest.get('fd00::/64')).toMatchObject({ inManagedSpace: false, origin: 'created', targetKind: 'address' });
+    expect(byDest.get('192.168.0.0/16')).toMatchObject({ inManagedSpace: false, origin: 'created' });
+    expect(table?.routes.filter((r) => r.inManagedSpace)).toHaveLength(7);
+    expect(table?.routes).toHaveLength(10);
+
+    // Two static routes outside the network (10.1.4.0/24 and the vpn route) and one IPv6 route lower the limit.
+    const planned = plan({
+      network: '10.1.0.0/16',
+      leases: [],
+      protectedSubnets: [],
+      tables: table === undefined ? [] : [table],
+      resolutions: new Map(),
+      policy: { allowEmpty: false, maxDeletesPerPass: { kind: 'percent', value: 20 } },
+    });
+    // Counted in the network and not owned: the default route, 10.1.2, 10.1.3 and 10.1.5.
+    expect(planned.tables[0]).toMatchObject({ limit: 47, foreignCounted: 4, capacity: 43 });
   });
 
   it('follows nextPageToken, and refuses a repeated token', async () => {
@@ -477,7 +502,7 @@ describe('gce apply', () => {
     api.routes = [ownedRoute('10.1.1.0/24', A, { name: 'c1-a-copy' }), ownedRoute('10.1.1.0/24', A)];
     const p = await provider(api);
     const [table] = await p.listTables(signal);
-    expect(table?.routes.map((r) => r.ownable)).toEqual([true, true]);
+    expect(table?.routes.map((r) => r.bearsOwnerMarks)).toEqual([true, true]);
     await p.apply({ kind: 'delete', table: TABLE, destination: '10.1.1.0/24', previousTarget: A, reason: 'duplicate' }, signal);
     expect(api.routes.map((r) => r.name)).toEqual(['c1-10-1-1-0-24']);
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { plan, type PlanInput, type PlanPolicy } from '../../src/planner/plan.js';
 import type { Lease } from '../../src/leases/types.js';
 import type { ActualRoute, Change, NodeResolution, RouteTable } from '../../providers/provider.js';
+import { FOREIGN, OWNER_MARKED, PROPAGATED, TABLE_DEFAULT } from '../helpers/route-facts.js';
 
 const NETWORK = '10.1.0.0/16';
 const DEFAULT_POLICY: PlanPolicy = { allowEmpty: false, maxDeletesPerPass: { kind: 'percent', value: 20 } };
@@ -22,20 +23,19 @@ function lease(n: number, overrides: Partial<Lease> = {}): Lease {
 const eni = (n: number): string => `eni-${String(n).padStart(4, '0')}`;
 
 function owned(n: number, target: string | null = eni(n), blackhole = false): ActualRoute {
-  return { destination: `10.1.${n}.0/24`, target, blackhole, ownable: true, countsTowardLimit: true, via: target ?? 'blackhole' };
+  return { destination: `10.1.${n}.0/24`, target, blackhole, ...OWNER_MARKED, via: target ?? 'blackhole' };
 }
 
 const LOCAL: ActualRoute = {
   destination: '172.31.0.0/16',
   target: null,
   blackhole: false,
-  ownable: false,
-  countsTowardLimit: true,
+  ...TABLE_DEFAULT,
   via: 'local',
 };
 
 function table(routes: ActualRoute[], limit = 50, id = 'rtb-a'): RouteTable {
-  return { id, limit, routes: [LOCAL, ...routes] };
+  return { id, limit, quota: 'aws-vpc-routes-per-table', routes: [LOCAL, ...routes] };
 }
 
 function found(n: number, forwarding: 'enabled' | 'fixable' | 'disabled' = 'enabled'): NodeResolution {
@@ -85,12 +85,12 @@ function applied(tables: RouteTable[], changes: readonly Change[]): RouteTable[]
       if (c.kind === 'enable-forwarding' || c.table !== t.id) continue;
       if (c.kind === 'delete') {
         // One route: of duplicates, the one the delete names by its target.
-        const gone = routes.findIndex((r) => r.destination === c.destination && r.ownable && r.target === c.previousTarget);
+        const gone = routes.findIndex((r) => r.destination === c.destination && r.bearsOwnerMarks && r.target === c.previousTarget);
         if (gone >= 0) routes.splice(gone, 1);
         continue;
       }
       routes = routes.filter((r) => r.destination !== c.destination);
-      routes.push({ destination: c.destination, target: c.target, blackhole: false, ownable: true, countsTowardLimit: true, via: c.target });
+      routes.push({ destination: c.destination, target: c.target, blackhole: false, ...OWNER_MARKED, via: c.target });
     }
     return { ...t, routes };
   });
@@ -172,11 +172,11 @@ describe('planner', () => {
         [
           table([
             owned(1),
-            { destination: '0.0.0.0/0', target: null, blackhole: false, ownable: false, countsTowardLimit: true, via: 'igw-1' },
-            { destination: '10.1.200.0/24', target: null, blackhole: false, ownable: false, countsTowardLimit: true, via: 'nat-1' },
+            { destination: '0.0.0.0/0', target: null, blackhole: false, ...FOREIGN, via: 'igw-1' },
+            { destination: '10.1.200.0/24', target: null, blackhole: false, ...FOREIGN, via: 'nat-1' },
             // CreateRoute to an ENI but outside the flannel Network: someone else's route.
-            { destination: '192.168.0.0/24', target: 'eni-x', blackhole: false, ownable: true, countsTowardLimit: true, via: 'eni-x' },
-            { destination: '10.1.250.0/24', target: 'eni-y', blackhole: true, ownable: false, countsTowardLimit: true, via: 'eni-y' },
+            { destination: '192.168.0.0/24', target: 'eni-x', blackhole: false, ...OWNER_MARKED, via: 'eni-x' },
+            { destination: '10.1.250.0/24', target: 'eni-y', blackhole: true, ...FOREIGN, via: 'eni-y' },
           ]),
         ],
       ),
@@ -186,7 +186,7 @@ describe('planner', () => {
       name: 'a foreign route on a lease subnet is a conflict for that lease',
       input: input(
         [lease(1), lease(2)],
-        [table([{ destination: '10.1.1.0/24', target: null, blackhole: false, ownable: false, countsTowardLimit: true, via: 'igw-1' }])],
+        [table([{ destination: '10.1.1.0/24', target: null, blackhole: false, ...FOREIGN, via: 'igw-1' }])],
       ),
       changes: ['create rtb-a 10.1.2.0/24'],
       states: { '10.1.1.0/24': 'conflict', '10.1.2.0/24': 'pending' },
@@ -275,8 +275,8 @@ describe('planner', () => {
         [
           table(
             [
-              { destination: '192.168.0.0/16', target: null, blackhole: false, ownable: false, countsTowardLimit: false, via: 'vgw-1' },
-              { destination: '0.0.0.0/0', target: null, blackhole: false, ownable: false, countsTowardLimit: true, via: 'igw-1' },
+              { destination: '192.168.0.0/16', target: null, blackhole: false, ...PROPAGATED, via: 'vgw-1' },
+              { destination: '0.0.0.0/0', target: null, blackhole: false, ...FOREIGN, via: 'igw-1' },
             ],
             3,
           ),

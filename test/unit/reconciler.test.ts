@@ -8,6 +8,7 @@ import { logPass } from '../../src/service/pass-log.js';
 import type { Logger } from '../../src/log.js';
 import { MemoryCloudError, MemoryProvider } from '../../providers/memory/memory-provider.js';
 import type { Lease, LeaseSnapshot } from '../../src/leases/types.js';
+import { TABLE_DEFAULT } from '../helpers/route-facts.js';
 
 const logger = pino({ level: 'silent' });
 const policy = { allowEmpty: false, maxDeletesPerPass: { kind: 'percent', value: 20 } } as const;
@@ -27,7 +28,7 @@ function view(leases: Lease[], extra: Partial<LeaseSnapshot> = {}): LeaseView & 
 
 function world(nodes: number, limit = 50): MemoryProvider {
   const provider = new MemoryProvider();
-  provider.addTable('rtb-1', limit, [{ destination: '172.31.0.0/16', target: null, blackhole: false, ownable: false, countsTowardLimit: true, via: 'local' }]);
+  provider.addTable('rtb-1', limit, [{ destination: '172.31.0.0/16', target: null, blackhole: false, ...TABLE_DEFAULT, via: 'local' }]);
   for (let n = 1; n <= nodes; n += 1) provider.addNode(`172.31.0.${n}`, `eni-${n}`, 'fixable');
   return provider;
 }
@@ -41,7 +42,7 @@ describe('reconciler', () => {
     const first = await reconciler.pass(signal);
     expect(first.outcome).toBe('applied');
     expect(first.leases.map((l) => l.state)).toEqual(['routed', 'routed', 'routed']);
-    expect(provider.routes('rtb-1').filter((r) => r.ownable).map((r) => r.target)).toEqual(['eni-1', 'eni-2', 'eni-3']);
+    expect(provider.routes('rtb-1').filter((r) => r.bearsOwnerMarks).map((r) => r.target)).toEqual(['eni-1', 'eni-2', 'eni-3']);
     expect(provider.calls.filter((c) => c === 'enable-forwarding')).toHaveLength(3);
     expect(exitCodeFor(first)).toBe(0);
 
@@ -112,7 +113,7 @@ describe('reconciler', () => {
 describe('reconciler: leases routed in some tables only', () => {
   function twoTables(): MemoryProvider {
     const provider = new MemoryProvider();
-    const local = { destination: '172.31.0.0/16', target: null, blackhole: false, ownable: false, countsTowardLimit: true, via: 'local' };
+    const local = { destination: '172.31.0.0/16', target: null, blackhole: false, ...TABLE_DEFAULT, via: 'local' };
     // rtb-1 also holds a foreign route: room for one lease only.
     provider.addTable('rtb-1', 3, [local, { ...local, destination: '0.0.0.0/0', via: 'igw-1' }]);
     provider.addTable('rtb-2', 50, [local]);
@@ -123,7 +124,7 @@ describe('reconciler: leases routed in some tables only', () => {
   it('a lease that fits in one table only is partial, its ENI forwards, and /status, the summary and metrics say so', async () => {
     const provider = twoTables();
     const report = await new Reconciler(provider, view([lease(1), lease(2)]), { dryRun: false, policy, apply: fastRetries }, logger).pass(signal);
-    expect(provider.routes('rtb-2').filter((r) => r.ownable).map((r) => r.target)).toEqual(['eni-1', 'eni-2']);
+    expect(provider.routes('rtb-2').filter((r) => r.bearsOwnerMarks).map((r) => r.target)).toEqual(['eni-1', 'eni-2']);
     expect(provider.nodes.get('172.31.0.2')?.forwarding).toBe('enabled');
     expect(report.leases.find((l) => l.subnet === '10.1.2.0/24')).toMatchObject({
       state: 'partial',
@@ -158,7 +159,7 @@ describe('reconciler: leases routed in some tables only', () => {
     const provider = twoTables();
     provider.failNext.set('create', [new MemoryCloudError('RouteLimitExceeded', 'full')]);
     const report = await new Reconciler(provider, view([lease(1)]), { dryRun: false, policy, apply: { ...fastRetries, concurrency: 1 } }, logger).pass(signal);
-    expect(provider.routes('rtb-1').filter((r) => r.ownable)).toEqual([]);
+    expect(provider.routes('rtb-1').filter((r) => r.bearsOwnerMarks)).toEqual([]);
     expect(report.leases[0]).toMatchObject({ state: 'partial', reason: 'route-limit', routedIn: ['rtb-2'], missingIn: ['rtb-1'] });
   });
 });
@@ -171,13 +172,13 @@ describe('reconciler: creates wait for the deletes that make their room', () => 
         return (await super.listTables(s)).map((t) => ({ ...t, limit: 3 }));
       }
     })();
-    provider.addTable('rtb-1', 50, [{ destination: '172.31.0.0/16', target: null, blackhole: false, ownable: false, countsTowardLimit: true, via: 'local' }]);
+    provider.addTable('rtb-1', 50, [{ destination: '172.31.0.0/16', target: null, blackhole: false, ...TABLE_DEFAULT, via: 'local' }]);
     for (const n of [1, 2, 9]) provider.addNode(`172.31.0.${n}`, `eni-${n}`);
     await provider.apply({ kind: 'create', table: 'rtb-1', destination: '10.1.9.0/24', target: 'eni-9', nodeIp: '172.31.0.9' }, signal);
     provider.failNext.set('delete', [new MemoryCloudError('UnauthorizedOperation', 'not allowed', 403)]);
 
     const report = await new Reconciler(provider, view([lease(1), lease(2)]), { dryRun: false, policy, apply: fastRetries }, logger).pass(signal);
-    expect(provider.routes('rtb-1').filter((r) => r.countsTowardLimit)).toHaveLength(3);
+    expect(provider.routes('rtb-1').filter((r) => r.origin !== 'propagated')).toHaveLength(3);
     expect(provider.routes('rtb-1').map((r) => r.destination)).toEqual(['172.31.0.0/16', '10.1.9.0/24', '10.1.1.0/24']);
     expect(report.leases.find((l) => l.subnet === '10.1.1.0/24')?.state).toBe('routed');
     const held = report.leases.find((l) => l.subnet === '10.1.2.0/24');

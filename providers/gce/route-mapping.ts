@@ -1,0 +1,172 @@
+/**
+ * GCE routes ↔ routesync's view of them: route names and descriptions (its owner marks), resource
+ * paths, the facts of each listed route, and the body of a route to insert (docs/architecture.md,
+ * 'GCE facts').
+ */
+import { canonicalCidr } from '../../src/net/cidr.js';
+import type { ActualRoute, RouteOrigin, TargetKind } from '../provider.js';
+import type { GceRoute } from './compute-api.js';
+
+/** GCE's default priority; routesync's routes use it. */
+export const ROUTE_PRIORITY = 1000;
+/** Where GCE's selfLinks point, whatever endpoint was called. */
+export const SELF_LINK_BASE = 'https://www.googleapis.com/compute/v1';
+
+/** `<cluster>-10-1-19-0-24` for `10.1.19.0/24`: lowercase, RFC 1035, at most 50 characters. */
+export function routeName(clusterName: string, destination: string): string {
+  return `${clusterName}-${destination.replace(/[./]/g, '-')}`;
+}
+
+/** The description that marks routesync's routes of one cluster. */
+export function routeDescription(clusterName: string): string {
+  return `routesync:${clusterName}`;
+}
+
+/**
+ * A comparable form of a resource URL: `projects/{p}/…` without scheme, host and API version.
+ * Partial URLs without the project (`zones/z/instances/n`, `global/networks/n`) get `project`.
+ */
+export function resourcePath(url: string, project: string): string {
+  const trimmed = url.trim().replace(/^https?:\/\/[^/]+/, '').replace(/^\/+/, '');
+  const withoutVersion = trimmed.replace(/^(?:compute\/)?(?:v1|beta|alpha)\//, '');
+  const projectAt = withoutVersion.indexOf('projects/');
+  if (projectAt >= 0) return withoutVersion.slice(projectAt);
+  return `projects/${project}/${withoutVersion}`;
+}
+
+/** The instance path `projects/{p}/zones/{z}/instances/{n}` of a nextHopInstance or selfLink, or undefined. */
+export function instancePath(url: string, project: string): string | undefined {
+  const path = resourcePath(url, project);
+  return /^projects\/[^/]+\/zones\/[^/]+\/instances\/[^/]+$/.test(path) ? path : undefined;
+}
+
+export function networkPath(project: string, network: string): string {
+  return `projects/${project}/global/networks/${network}`;
+}
+
+export interface MappingContext {
+  readonly project: string;
+  readonly clusterName: string;
+  /** networkPath of --gce-network: the one table. */
+  readonly tableId: string;
+}
+
+export interface MappedRoutes {
+  /** Every route of the project, the canonically named owner-marked ones first. */
+  readonly routes: ActualRoute[];
+  /** Names of the owner-marked routes of the managed space per destination, the canonical name first. */
+  readonly markedNames: Map<string, string[]>;
+  /** Static routes outside the managed space: in other networks, and non-IPv4 ones in this network. */
+  readonly staticOutside: { readonly otherNetworks: number; readonly unsupported: number };
+}
+
+/** The project's routes as facts: those of --gce-network in the managed space, the others sharing its quota. */
+export function mapRoutes(all: readonly GceRoute[], context: MappingContext): MappedRoutes {
+  const prefix = `${context.clusterName}-`;
+  const description = routeDescription(context.clusterName);
+  const mapped: Array<{ route: ActualRoute; canonical: boolean; name: string }> = [];
+  const staticOutside = { otherNetworks: 0, unsupported: 0 };
+  for (const route of all) {
+    const name = route.name ?? '';
+    const origin = originOf(route);
+    const inNetwork = (route.network ? resourcePath(route.network, context.project) : '') === context.tableId;
+    let destination: string | undefined;
+    try {
+      destination = canonicalCidr(route.destRange ?? '');
+    } catch {
+      // IPv6 routes (and anything unparseable) are none of routesync's business, but they use quota.
+      destination = undefined;
+    }
+    const inManagedSpace = inNetwork && destination !== undefined;
+    if (!inManagedSpace && origin === 'created') {
+      if (inNetwork) staticOutside.unsupported += 1;
+      else staticOutside.otherNetworks += 1;
+    }
+    const marked = name.startsWith(prefix) && route.description === description;
+    mapped.push({
+      name,
+      canonical: inManagedSpace && marked && destination !== undefined && name === routeName(context.clusterName, destination),
+      route: {
+        destination: destination ?? route.destRange ?? '',
+        target: route.nextHopInstance ? (instancePath(route.nextHopInstance, context.project) ?? route.nextHopInstance) : null,
+        targetKind: targetKindOf(route),
+        origin,
+        quotaWeight: 1,
+        blackhole: (route.warnings ?? []).some((w) => w.code === 'NEXT_HOP_INSTANCE_NOT_FOUND'),
+        bearsOwnerMarks: marked,
+        inManagedSpace,
+        via: `route ${name} → ${hopOf(route)}`,
+      },
+    });
+  }
+  // Of two owned routes for one destination the planner keeps the first: the canonically named one.
+  mapped.sort((a, b) => Number(b.canonical) - Number(a.canonical));
+  const markedNames = new Map<string, string[]>();
+  for (const { route, name } of mapped) {
+    if (!route.bearsOwnerMarks || !route.inManagedSpace) continue;
+    const names = markedNames.get(route.destination) ?? [];
+    names.push(name);
+    markedNames.set(route.destination, names);
+  }
+  return { routes: mapped.map((m) => m.route), markedNames, staticOutside };
+}
+
+/**
+ * Subnet routes come with the network's subnets; peering, Cloud Router (BGP) and transit routes are
+ * imported (should a listing ever show them); every other route is a static route someone made.
+ */
+function originOf(route: GceRoute): RouteOrigin {
+  if ((route.nextHopNetwork ?? '') !== '' || route.routeType === 'SUBNET') return 'table-default';
+  if ((route.nextHopPeering ?? '') !== '' || route.routeType === 'BGP' || route.routeType === 'TRANSIT') return 'propagated';
+  return 'created';
+}
+
+function targetKindOf(route: GceRoute): TargetKind {
+  if (route.nextHopInstance) return 'instance';
+  if (route.nextHopIp) return 'address';
+  if (route.nextHopNetwork) return 'network';
+  if (route.nextHopGateway || route.nextHopVpnTunnel || route.nextHopIlb || route.nextHopPeering) return 'gateway';
+  return 'none';
+}
+
+/** The body of routesync's route for `destination` in the table. */
+export function routeBody(context: MappingContext, destination: string, target: string): GceRoute {
+  return {
+    name: routeName(context.clusterName, destination),
+    network: `${SELF_LINK_BASE}/${context.tableId}`,
+    destRange: destination,
+    priority: ROUTE_PRIORITY,
+    nextHopInstance: `${SELF_LINK_BASE}/${resourcePath(target, context.project)}`,
+    description: routeDescription(context.clusterName),
+  };
+}
+
+/** After a 409: is the route of that name the one we wanted? */
+export function sameRoute(found: GceRoute, wanted: GceRoute, project: string): boolean {
+  const same = (a: string | null | undefined, b: string | null | undefined): boolean => resourcePath(a ?? '', project) === resourcePath(b ?? '', project);
+  let destination: string | undefined;
+  try {
+    destination = canonicalCidr(found.destRange ?? '');
+  } catch {
+    destination = undefined;
+  }
+  return (
+    destination === wanted.destRange &&
+    same(found.network, wanted.network) &&
+    same(found.nextHopInstance, wanted.nextHopInstance) &&
+    (found.priority ?? ROUTE_PRIORITY) === wanted.priority &&
+    found.description === wanted.description
+  );
+}
+
+function hopOf(route: GceRoute): string {
+  const last = (url: string | null | undefined): string => url?.split('/').slice(-1)[0] ?? '';
+  if (route.nextHopInstance) return last(route.nextHopInstance);
+  if (route.nextHopGateway) return last(route.nextHopGateway);
+  if (route.nextHopIp) return route.nextHopIp;
+  if (route.nextHopNetwork) return `subnet of ${last(route.nextHopNetwork)}`;
+  if (route.nextHopVpnTunnel) return last(route.nextHopVpnTunnel);
+  if (route.nextHopIlb) return last(route.nextHopIlb);
+  if (route.nextHopPeering) return `peering ${route.nextHopPeering}`;
+  return 'unknown';
+}

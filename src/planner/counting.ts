@@ -1,0 +1,54 @@
+/**
+ * What counts toward a table's limit: the one place that decides it. Providers report facts about
+ * each route (origin, quota weight, managed space); each quota's rule below says which routes count.
+ * Sources: docs/architecture.md, 'AWS facts' and 'GCE facts'.
+ */
+import type { ActualRoute, RouteQuota, RouteTable } from '../../providers/provider.js';
+
+type CountingRule = (route: ActualRoute) => boolean;
+
+const RULES: Readonly<Record<RouteQuota, CountingRule>> = {
+  // AWS counts every route of the table, the `local` route included, except VGW-propagated ones.
+  'aws-vpc-routes-per-table': (route) => route.origin !== 'propagated',
+  // GCE counts the static routes of every network of the project: not subnet routes, not imported ones.
+  'gce-routes-per-project': (route) => route.origin === 'created',
+};
+
+/** Whether the route counts toward the limit of a table of this quota. */
+export function counts(route: ActualRoute, quota: RouteQuota): boolean {
+  return RULES[quota](route);
+}
+
+/** How much of the limit the route uses: its quota weight when it counts, else 0. */
+export function weightOf(route: ActualRoute, quota: RouteQuota): number {
+  return counts(route, quota) ? route.quotaWeight : 0;
+}
+
+/** A table's limit and use, as far as the managed space is concerned. */
+export interface TableCount {
+  /**
+   * The limit left to the managed space: the table's limit less what counted routes outside it
+   * use (GCE: other networks of the project share its ROUTES quota).
+   */
+  readonly limit: number;
+  /** Weight of the counted routes in the managed space, owned or not. */
+  readonly counted: number;
+  /** Weight of the counted routes in the managed space that are not routesync's. */
+  readonly foreignCounted: number;
+}
+
+export function countTable(table: RouteTable, isOwned: (route: ActualRoute) => boolean): TableCount {
+  let outside = 0;
+  let counted = 0;
+  let foreignCounted = 0;
+  for (const route of table.routes) {
+    const weight = weightOf(route, table.quota);
+    if (!route.inManagedSpace) {
+      outside += weight;
+      continue;
+    }
+    counted += weight;
+    if (!isOwned(route)) foreignCounted += weight;
+  }
+  return { limit: Math.max(0, table.limit - outside), counted, foreignCounted };
+}

@@ -1,0 +1,90 @@
+/** What the planner takes and gives: its input, its policy and the plan with what became of every lease and table. */
+import type { Lease } from '../leases/types.js';
+import type { Change, NodeResolution, RouteTable } from '../../providers/provider.js';
+import type { DeleteCap } from './policy/delete-cap.js';
+
+export interface PlanPolicy {
+  /** Delete owned routes even when there is no valid lease at all (--allow-empty). */
+  readonly allowEmpty: boolean;
+  /** --max-deletes-per-pass; a percentage is of the owned routes in the table, and allows at least one. */
+  readonly maxDeletesPerPass: DeleteCap;
+}
+
+export interface PlanInput {
+  /** The flannel Network, `a.b.c.d/len`. */
+  readonly network: string;
+  /** Valid leases only. */
+  readonly leases: readonly Lease[];
+  /** Subnets of leases whose key parsed but whose value did not: their routes are left as they are. */
+  readonly protectedSubnets: readonly string[];
+  readonly tables: readonly RouteTable[];
+  /** One entry per lease node IP; a missing entry is treated as a failed lookup. */
+  readonly resolutions: ReadonlyMap<string, NodeResolution>;
+  readonly policy: PlanPolicy;
+}
+
+/** `partial`: routed in some managed tables and not in others (see routedIn / missingIn). */
+export type LeaseState = 'routed' | 'pending' | 'partial' | 'unrouted' | 'conflict' | 'error';
+
+/**
+ * node-stopped: the node's instance is stopped, so its route is a blackhole to the lease's own
+ * target; the route is kept and turns active again when the instance starts.
+ */
+export type UnroutedReason = 'route-limit' | 'node-not-found' | 'node-stopped' | 'forwarding-disabled' | 'lookup-failed' | 'conflict';
+
+export interface LeaseOutcome {
+  readonly subnet: string;
+  readonly nodeIp: string;
+  readonly createRevision: number;
+  readonly state: LeaseState;
+  readonly reason?: UnroutedReason;
+  /** Human detail: which tables are full, what the conflicting route points at, the lookup error. */
+  readonly detail?: string;
+  /** The route target when the node resolved. */
+  readonly target?: string;
+  /** For a partial lease: the tables that route it (or are about to), and those that do not. */
+  readonly routedIn?: readonly string[];
+  readonly missingIn?: readonly string[];
+}
+
+export interface TableOutcome {
+  readonly id: string;
+  /** The table's limit less what counted routes outside the managed space use (GCE: other networks). */
+  readonly limit: number;
+  /** Counted routes of the managed space that are not routesync's (the `local` route included on AWS). */
+  readonly foreignCounted: number;
+  /** limit − foreignCounted: how many routes routesync may hold in this table. */
+  readonly capacity: number;
+  /** Owned routes once the plan is applied. */
+  readonly ownedAfter: number;
+  readonly creates: number;
+  readonly replaces: number;
+  readonly deletes: number;
+  /** Deletes held back by the safety valves (empty-view guard, --max-deletes-per-pass), left for a later pass. */
+  readonly deferredDeletes: number;
+}
+
+/**
+ * What apply needs to keep a table within its limit whatever becomes of the deletes: a create may
+ * be sent only while countedBefore − successful deletes of counted routes + creates sent ≤ limit.
+ */
+export interface TableBudget {
+  readonly table: string;
+  /** As TableOutcome.limit. */
+  readonly limit: number;
+  /** Weight of the managed space's counted routes before the pass, owned or not. */
+  readonly countedBefore: number;
+  /** Planned deletes of routes that do not count toward the limit (they free no room). */
+  readonly uncountedDeletes: readonly string[];
+}
+
+export interface Plan {
+  /** Forwarding fixes first, then replaces, deletes (freeing capacity), and creates. */
+  readonly changes: readonly Change[];
+  readonly leases: readonly LeaseOutcome[];
+  readonly tables: readonly TableOutcome[];
+  /** One per table, in the order of `tables`. */
+  readonly budgets: readonly TableBudget[];
+  readonly warnings: readonly string[];
+}
+
