@@ -33,10 +33,15 @@ export interface ActualRoute {
   readonly targetKind: TargetKind;
   readonly origin: RouteOrigin;
   /**
-   * How much the route weighs toward its quota when it counts: 1 for a plain route (AWS counts a
-   * route to a managed prefix list as the list's maximum entries).
+   * How much the route weighs toward its quota when it counts: 1 for a plain route; AWS counts a
+   * route to a managed prefix list as the list's maximum entries (its `destination` is the list id).
    */
   readonly quotaWeight: number;
+  /**
+   * The address family of the destination; absent means IPv4. AWS counts IPv6 routes against a
+   * quota of their own, and a prefix-list route against the one of its list's family.
+   */
+  readonly family?: 'ipv4' | 'ipv6';
   /** The route no longer forwards (AWS state `blackhole`: its ENI or instance is gone). */
   readonly blackhole: boolean;
   /**
@@ -57,7 +62,7 @@ export interface ActualRoute {
 
 /**
  * Which quota a table's limit is; src/planner/counting.ts holds each one's rule of what counts.
- * `aws-vpc-routes-per-table`: AWS's "routes per route table" (IPv4). `gce-routes-per-project`:
+ * `aws-vpc-routes-per-table`: AWS's "routes per route table" (IPv4; IPv6 routes have a quota of their own). `gce-routes-per-project`:
  * GCE's per-project ROUTES quota, shared by every network of the project.
  */
 export type RouteQuota = 'aws-vpc-routes-per-table' | 'gce-routes-per-project';
@@ -85,6 +90,11 @@ export type NodeResolution =
     }
   /** A successful lookup found nothing for this IP: the node is gone. */
   | { readonly status: 'not-found' }
+  /**
+   * The lookup found the IP's interface or instance, but it is not a node of the cluster (it lacks
+   * the node tag or label, or lies outside the node subnets): no route may point at it.
+   */
+  | { readonly status: 'not-eligible'; readonly target: string; readonly why: string }
   /** The lookup itself failed: nothing may change for this IP. */
   | { readonly status: 'lookup-failed'; readonly error: string };
 
@@ -116,11 +126,12 @@ export type Change =
 
 /**
  * no-lease: the lease is gone; blackhole: the route leads nowhere and no lease can use it;
- * node-not-found: the lease's node is gone (flannel keeps leases 24 h); duplicate: a second owned
+ * node-not-found: the lease's node is gone (flannel keeps leases 24 h); node-not-eligible: the
+ * lease's IP belongs to a machine that is not a cluster node; duplicate: a second owned
  * route for one destination; forwarding-disabled: the lease's node cannot forward, and the route
  * still points at another target (the previous node).
  */
-export type DeleteReason = 'no-lease' | 'blackhole' | 'node-not-found' | 'duplicate' | 'forwarding-disabled';
+export type DeleteReason = 'no-lease' | 'blackhole' | 'node-not-found' | 'node-not-eligible' | 'duplicate' | 'forwarding-disabled';
 
 /**
  * One API action's request-rate limit as the cloud enforces it: a token bucket of `capacity` tokens

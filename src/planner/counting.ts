@@ -8,8 +8,9 @@ import type { ActualRoute, RouteQuota, RouteTable } from '../../providers/provid
 type CountingRule = (route: ActualRoute) => boolean;
 
 const RULES: Readonly<Record<RouteQuota, CountingRule>> = {
-  // AWS counts every route of the table, the `local` route included, except VGW-propagated ones.
-  'aws-vpc-routes-per-table': (route) => route.origin !== 'propagated',
+  // AWS counts every IPv4 route of the table, the `local` route included, except VGW-propagated
+  // ones; IPv6 routes (and routes to IPv6 prefix lists) count toward a separate IPv6 quota.
+  'aws-vpc-routes-per-table': (route) => route.origin !== 'propagated' && route.family !== 'ipv6',
   // GCE counts the static routes of every network of the project: not subnet routes, not imported ones.
   'gce-routes-per-project': (route) => route.origin === 'created',
 };

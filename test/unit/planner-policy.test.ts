@@ -43,6 +43,36 @@ describe('counting', () => {
     expect(counts(route('172.16.0.0/12', PROPAGATED), 'aws-vpc-routes-per-table')).toBe(false);
   });
 
+  // AWS's "routes per route table" quota is IPv4 only; a prefix-list route weighs its list's maximum entries.
+  const PREFIX_LIST = { ...FOREIGN, quotaWeight: 20 };
+  it.each<[string, ActualRoute, number]>([
+    ['an IPv4 gateway route', route('0.0.0.0/0', FOREIGN), 1],
+    ['the local route', route('10.0.0.0/16', TABLE_DEFAULT), 1],
+    ['a propagated IPv4 route', route('172.16.0.0/12', PROPAGATED), 0],
+    ['a route to an IPv4 prefix list of 20 max entries', route('pl-0123456789abcdef0', PREFIX_LIST, { family: 'ipv4' }), 20],
+    ['a route to an IPv6 prefix list of 20 max entries', route('pl-0123456789abcdef1', PREFIX_LIST, { family: 'ipv6' }), 0],
+    ['an IPv6 route', route('::/0', FOREIGN, { family: 'ipv6', inManagedSpace: false }), 0],
+    ['the IPv6 local route', route('2600:1f18::/56', TABLE_DEFAULT, { family: 'ipv6', inManagedSpace: false }), 0],
+  ])('AWS weighs %s as %i', (_name, r, weight) => {
+    expect(weightOf(r, 'aws-vpc-routes-per-table')).toBe(weight);
+  });
+
+  it('AWS: a prefix-list route is foreign and counted; IPv6 routes take nothing off the IPv4 limit', () => {
+    const table = {
+      id: 'rtb-1',
+      limit: 50,
+      quota: 'aws-vpc-routes-per-table' as const,
+      routes: [
+        route('10.0.0.0/16', TABLE_DEFAULT),
+        route('pl-0123456789abcdef0', PREFIX_LIST, { family: 'ipv4' }),
+        route('::/0', FOREIGN, { family: 'ipv6', inManagedSpace: false }),
+        route('10.1.1.0/24'),
+      ],
+    };
+    const isOwned = ownership(parseCidr('10.1.0.0/16'), new Set());
+    expect(countTable(table, isOwned)).toEqual({ limit: 50, counted: 22, foreignCounted: 21 });
+  });
+
   it('GCE: static routes only, not subnet or imported routes', () => {
     expect(counts(route('0.0.0.0/0', FOREIGN), 'gce-routes-per-project')).toBe(true);
     expect(counts(route('10.240.0.0/20', TABLE_DEFAULT), 'gce-routes-per-project')).toBe(false);
