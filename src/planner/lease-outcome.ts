@@ -32,6 +32,8 @@ export function leaseOutcome(parsed: ParsedLease, verdict: LeaseVerdicts | undef
   switch (resolution.status) {
     case 'not-found':
       return { ...base, state: 'unrouted', reason: 'node-not-found', detail: `no network interface holds ${lease.nodeIp}` };
+    case 'not-eligible':
+      return { ...base, target: resolution.target, state: 'unrouted', reason: 'node-not-eligible', detail: `${resolution.target} is not a cluster node: ${resolution.why}` };
     case 'lookup-failed':
       return { ...base, state: 'error', reason: 'lookup-failed', detail: resolution.error };
     case 'found':

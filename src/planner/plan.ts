@@ -32,8 +32,9 @@ const DELETE_PRIORITY: Readonly<Record<DeleteReason, number>> = {
   duplicate: 0,
   blackhole: 1,
   'node-not-found': 2,
-  'forwarding-disabled': 3,
-  'no-lease': 4,
+  'node-not-eligible': 3,
+  'forwarding-disabled': 4,
+  'no-lease': 5,
 };
 
 /** Older leases first (lower create_revision), then lower subnet. */
@@ -130,6 +131,10 @@ export function plan(input: PlanInput): Plan {
       switch (resolution.status) {
         case 'not-found':
           candidates.push({ route, reason: 'node-not-found' });
+          break;
+        case 'not-eligible':
+          // Whatever it points at, the lease may not be routed: its IP is not a cluster node's.
+          candidates.push({ route, reason: 'node-not-eligible' });
           break;
         case 'lookup-failed':
           kept.push(route);

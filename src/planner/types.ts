@@ -28,9 +28,18 @@ export type LeaseState = 'routed' | 'pending' | 'partial' | 'unrouted' | 'confli
 
 /**
  * node-stopped: the node's instance is stopped, so its route is a blackhole to the lease's own
- * target; the route is kept and turns active again when the instance starts.
+ * target; the route is kept and turns active again when the instance starts. node-not-eligible:
+ * the lease's IP is held by a machine that is not a cluster node (no node tag or label, or outside
+ * the node subnets); it gets no route.
  */
-export type UnroutedReason = 'route-limit' | 'node-not-found' | 'node-stopped' | 'forwarding-disabled' | 'lookup-failed' | 'conflict';
+export type UnroutedReason =
+  | 'route-limit'
+  | 'node-not-found'
+  | 'node-not-eligible'
+  | 'node-stopped'
+  | 'forwarding-disabled'
+  | 'lookup-failed'
+  | 'conflict';
 
 export interface LeaseOutcome {
   readonly subnet: string;

@@ -42,6 +42,11 @@ function found(n: number, forwarding: 'enabled' | 'fixable' | 'disabled' = 'enab
   return { status: 'found', target: eni(n), forwarding };
 }
 
+/** An interface that holds the lease's IP but is not a cluster node's. */
+function notEligible(n: number): NodeResolution {
+  return { status: 'not-eligible', target: eni(n), why: 'carries no node tag' };
+}
+
 function resolveAll(leases: Lease[], override: Record<string, NodeResolution> = {}): Map<string, NodeResolution> {
   const map = new Map<string, NodeResolution>();
   for (const l of leases) {
@@ -153,6 +158,42 @@ describe('planner', () => {
       }),
       changes: ['delete rtb-a 10.1.2.0/24'],
       states: { '10.1.1.0/24': 'routed', '10.1.2.0/24': 'unrouted' },
+    },
+    {
+      name: 'a lease whose node is not eligible gets no route, and its owned route is deleted',
+      input: input([lease(1), lease(2), lease(3)], [table([owned(1), owned(2)]), table([owned(2)], 50, 'rtb-b')], {
+        resolutions: new Map<string, NodeResolution>([
+          ['172.31.0.1', found(1)],
+          ['172.31.0.2', notEligible(2)],
+          ['172.31.0.3', notEligible(3)],
+        ]),
+        policy: { allowEmpty: false, maxDeletesPerPass: { kind: 'percent', value: 100 } },
+      }),
+      changes: ['delete rtb-a 10.1.2.0/24', 'delete rtb-b 10.1.2.0/24', 'create rtb-b 10.1.1.0/24'],
+      states: { '10.1.1.0/24': 'pending', '10.1.2.0/24': 'unrouted/node-not-eligible', '10.1.3.0/24': 'unrouted/node-not-eligible' },
+    },
+    {
+      name: 'a not-eligible machine gets no create and no forwarding fix, even with room',
+      input: input([lease(4)], [table([])], { resolutions: new Map([['172.31.0.4', notEligible(4)]]) }),
+      changes: [],
+      states: { '10.1.4.0/24': 'unrouted/node-not-eligible' },
+    },
+    {
+      name: 'a lease that moves from a not-eligible machine to a node has its route replaced',
+      input: input([lease(1, { nodeIp: '172.31.0.9' })], [table([owned(1, eni(1))])], { resolutions: new Map([['172.31.0.9', found(9)]]) }),
+      changes: ['replace rtb-a 10.1.1.0/24'],
+      states: { '10.1.1.0/24': 'pending' },
+    },
+    {
+      name: 'deletes of not-eligible routes are capped like any other',
+      input: input(
+        range(1, 10).map((n) => lease(n)),
+        [table(range(1, 10).map((n) => owned(n)))],
+        { resolutions: new Map(range(1, 10).map((n): [string, NodeResolution] => [`172.31.0.${n}`, n <= 5 ? notEligible(n) : found(n)])) },
+      ),
+      changes: ['delete rtb-a 10.1.1.0/24', 'delete rtb-a 10.1.2.0/24'],
+      states: { '10.1.3.0/24': 'unrouted/node-not-eligible', '10.1.6.0/24': 'routed' },
+      again: ['delete rtb-a 10.1.3.0/24', 'delete rtb-a 10.1.4.0/24'],
     },
     {
       name: 'a failed lookup changes nothing for that lease',
