@@ -12,7 +12,8 @@ import {
   type SimRoute,
   type SimRouteTable,
 } from './world.js';
-import { filtersParam, hasPrefix, listParam, type QueryFilter, type QueryParams } from './query.js';
+import { filtersParam, hasPrefix, listParam, type QueryParams } from './query.js';
+import { checkFilterLimits, checkLargeAccount, paginate } from './describe-rules.js';
 import type { ThrottleCategory } from './throttle.js';
 import type { Sleep } from '../shared/server.js';
 import { el, errorDocument, set, successDocument, type XmlNode } from './xml.js';
@@ -29,9 +30,6 @@ export type Ec2Outcome =
   | { readonly kind: 'reset' };
 
 export type { Sleep };
-
-const MAX_FILTER_VALUES = 200;
-const MAX_FILTER_VALUE_LENGTH = 255;
 
 interface Answer {
   readonly status: number;
@@ -140,6 +138,8 @@ function runAction(world: Ec2World, action: string, params: QueryParams): XmlNod
       return describeRouteTables(world, params);
     case 'DescribeNetworkInterfaces':
       return describeNetworkInterfaces(world, params);
+    case 'DescribeManagedPrefixLists':
+      return world.prefixLists.describe(params);
     case 'CreateRoute':
       dryRunCheck(params);
       world.createRoute(required(params, 'RouteTableId'), routeInput(params));
@@ -212,87 +212,6 @@ function routeInput(params: QueryParams): Parameters<Ec2World['createRoute']>[1]
   };
 }
 
-function checkFilterLimits(filters: readonly QueryFilter[]): void {
-  let total = 0;
-  for (const filter of filters) {
-    total += filter.values.length;
-    if (filter.values.some((v) => v.length > MAX_FILTER_VALUE_LENGTH)) {
-      throw new Ec2ApiError('FilterLimitExceeded', `The maximum length for a filter value is ${MAX_FILTER_VALUE_LENGTH} characters`);
-    }
-  }
-  // EC2 counts the values of all filters of one call together.
-  if (total > MAX_FILTER_VALUES) {
-    throw new Ec2ApiError(
-      'FilterLimitExceeded',
-      `The maximum number of filter values specified on a single call is ${MAX_FILTER_VALUES}`,
-    );
-  }
-}
-
-interface Page<T> {
-  readonly items: T[];
-  readonly nextToken: string | undefined;
-}
-
-/**
- * MaxResults/NextToken pagination. Tokens are opaque (base64 JSON of an offset and a fingerprint of
- * the request's other parameters); a token from a different request is InvalidPaginationToken.
- */
-function paginate<T>(items: readonly T[], params: QueryParams, bounds: { min: number; max: number }): Page<T> {
-  const fingerprint = requestFingerprint(params);
-  let maxResults: number | undefined;
-  if (params.MaxResults !== undefined) {
-    maxResults = Number(params.MaxResults);
-    if (!Number.isInteger(maxResults) || maxResults < bounds.min || maxResults > bounds.max) {
-      throw new Ec2ApiError(
-        'InvalidParameterValue',
-        `Value ( ${params.MaxResults} ) for parameter maxResults is invalid. Expecting a value between ${bounds.min} and ${bounds.max}.`,
-      );
-    }
-  }
-  let offset = 0;
-  if (params.NextToken !== undefined && params.NextToken !== '') {
-    const decoded = decodeToken(params.NextToken);
-    if (decoded === undefined || decoded.f !== fingerprint) {
-      throw new Ec2ApiError('InvalidPaginationToken', 'The specified pagination token is not valid or is expired.');
-    }
-    offset = decoded.o;
-  }
-  const size = maxResults ?? Number.POSITIVE_INFINITY;
-  const slice = items.slice(offset, offset + size);
-  const next = offset + slice.length;
-  return {
-    items: slice,
-    nextToken: maxResults !== undefined && next < items.length ? encodeToken({ o: next, f: fingerprint }) : undefined,
-  };
-}
-
-function requestFingerprint(params: QueryParams): string {
-  const text = Object.entries(params)
-    .filter(([k]) => k !== 'NextToken' && k !== 'MaxResults')
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('&');
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return h.toString(16);
-}
-
-function encodeToken(token: { o: number; f: string }): string {
-  return Buffer.from(JSON.stringify(token)).toString('base64');
-}
-
-function decodeToken(text: string): { o: number; f: string } | undefined {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(text, 'base64').toString('utf8'));
-    if (typeof parsed !== 'object' || parsed === null) return undefined;
-    const { o, f } = parsed as { o?: unknown; f?: unknown };
-    return typeof o === 'number' && typeof f === 'string' ? { o, f } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 // ---------------------------------------------------------------- actions
 
 function describeRouteTables(world: Ec2World, params: QueryParams): XmlNode[] {
@@ -313,6 +232,7 @@ function describeNetworkInterfaces(world: Ec2World, params: QueryParams): XmlNod
       'The parameter NetworkInterfaceIds cannot be used with the parameter MaxResults',
     );
   }
+  checkLargeAccount(params, filters, ids.length > 0, world.networkInterfaceCount(), world.largeAccountEnis);
   const enis = world.describeNetworkInterfaces(ids, filters);
   const page = paginate(enis, params, { min: 5, max: 1000 });
   return [set('networkInterfaceSet', page.items.map((e) => networkInterfaceXml(e, world.region))), el('nextToken', page.nextToken)];

@@ -42,6 +42,8 @@ export const CONTROL_METHODS = [
   'routes',
   'route',
   'addForeignRoute',
+  'createManagedPrefixList',
+  'setLargeAccountEnis',
   'removeRoute',
   'createRoute',
   'replaceRoute',

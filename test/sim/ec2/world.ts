@@ -22,6 +22,7 @@ import { filterValueMatches, type QueryFilter, type QueryParams } from './query.
 import { CallLog, FaultInjector } from '../shared/faults.js';
 import { positive, seededHash, seededRandom } from '../shared/util.js';
 import { Throttle, type BucketSpec, type Clock, type ThrottleCategory } from './throttle.js';
+import { PrefixLists, type CreatePrefixListInput, type SimManagedPrefixList } from './prefix-lists.js';
 
 /** An EC2 API error: code, message and HTTP status exactly as EC2 sends them. */
 export class Ec2ApiError extends Error {
@@ -73,8 +74,13 @@ export interface ForeignRouteInput extends RouteTargetInput {
   readonly origin?: RouteOrigin;
   /** Force a state (e.g. a NAT route whose gateway was deleted); ENI routes compute theirs. */
   readonly state?: RouteState;
-  /** A prefix-list route counts as the list's max entries toward the limit (default 1). */
+  /**
+   * For a prefix list the world does not hold: its max entries (default 1). A list made with
+   * createManagedPrefixList weighs its own MaxEntries, and counts in its own address family.
+   */
   readonly prefixListMaxEntries?: number;
+  /** Refuse with RouteLimitExceeded, as CreateRoute does, when the route does not fit its family's quota. */
+  readonly checkLimit?: boolean;
 }
 
 /** A route as DescribeRouteTables shows it. */
@@ -244,12 +250,15 @@ export interface Ec2WorldOptions {
   readonly requireAuth?: boolean;
   readonly errorRate?: number;
   readonly latencyMs?: number;
+  /** ENIs in the account above which unpaginated DescribeNetworkInterfaces without an indexed filter fail (describe-rules.ts). Default 1,000. */
+  readonly largeAccountEnis?: number;
 }
 
-/** The six actions routesync uses; everything else is InvalidAction. */
+/** The actions routesync uses; everything else is InvalidAction. */
 export const EC2_ACTIONS = [
   'DescribeRouteTables',
   'DescribeNetworkInterfaces',
+  'DescribeManagedPrefixLists',
   'CreateRoute',
   'ReplaceRoute',
   'DeleteRoute',
@@ -377,6 +386,8 @@ export class Ec2World {
   private readonly tables = new Map<string, TableRecord>();
   private readonly enis = new Map<string, EniRecord>();
   private readonly instances = new Map<string, InstanceRecord>();
+  readonly prefixLists: PrefixLists;
+  private largeAccountEnisValue: number;
 
   private readonly injector: FaultInjector<FaultSettings, 'action', 'code'>;
   private readonly callLog = new CallLog<Ec2Call>((call) => call.action);
@@ -390,6 +401,8 @@ export class Ec2World {
     this.region = options.region ?? 'us-east-1';
     this.accountId = options.accountId ?? '123456789012';
     this.requireAuth = options.requireAuth ?? true;
+    this.prefixLists = new PrefixLists(() => this.newId('pl'), this.accountId, this.region);
+    this.largeAccountEnisValue = options.largeAccountEnis ?? 1000;
     this.throttle = new Throttle({
       clock: this.clock,
       timeScale: () => this.timeScaleValue,
@@ -647,8 +660,31 @@ export class Ec2World {
     if (input.state !== undefined) record.forcedState = input.state;
     const key = routeKey(record);
     if (table.routes.has(key)) throw new Ec2ApiError('RouteAlreadyExists', `The route identified by ${key} already exists.`);
+    const { family, weight } = this.quotaShare(record);
+    if (input.checkLimit === true && this.countedRoutes(table, family) + weight > (table.routeLimit ?? this.defaultRouteLimit)) {
+      throw new Ec2ApiError('RouteLimitExceeded', DEFAULT_MESSAGES.RouteLimitExceeded ?? 'RouteLimitExceeded');
+    }
     table.routes.set(key, record);
     return this.routeView(record);
+  }
+
+  /** A customer-managed prefix list, as CreateManagedPrefixList makes it (prefix-lists.ts). */
+  createManagedPrefixList(input: CreatePrefixListInput): SimManagedPrefixList {
+    return this.prefixLists.create(input);
+  }
+
+  /** See Ec2WorldOptions.largeAccountEnis. */
+  setLargeAccountEnis(threshold: number): void {
+    this.largeAccountEnisValue = positive(threshold, 'largeAccountEnis');
+  }
+
+  get largeAccountEnis(): number {
+    return this.largeAccountEnisValue;
+  }
+
+  /** ENIs in the account (the large-account rule counts them). */
+  networkInterfaceCount(): number {
+    return this.enis.size;
   }
 
   /** Removes any route (foreign or not) without EC2's checks. */
@@ -666,7 +702,7 @@ export class Ec2World {
     if (table.routes.has(destination)) {
       throw new Ec2ApiError('RouteAlreadyExists', `The route identified by ${destination} already exists.`);
     }
-    if (this.countedRoutes(table) + 1 > (table.routeLimit ?? this.defaultRouteLimit)) {
+    if (this.countedRoutes(table, 'IPv4') + 1 > (table.routeLimit ?? this.defaultRouteLimit)) {
       throw new Ec2ApiError('RouteLimitExceeded', DEFAULT_MESSAGES.RouteLimitExceeded ?? 'RouteLimitExceeded');
     }
     table.routes.set(destination, record);
@@ -722,7 +758,7 @@ export class Ec2World {
 
   /** Routes counting toward the limit: non-propagated IPv4 routes (local included) and prefix-list routes. */
   countedRoutesOf(routeTableId: string): number {
-    return this.countedRoutes(this.requireTable(routeTableId));
+    return this.countedRoutes(this.requireTable(routeTableId), 'IPv4');
   }
 
   // ------------------------------------------------------------ instances and ENIs
@@ -925,14 +961,25 @@ export class Ec2World {
     return table;
   }
 
-  private countedRoutes(table: TableRecord): number {
+  /**
+   * Routes counted toward one family's "routes per route table" quota: IPv4 and IPv6 are counted
+   * apart, propagated routes not at all, and a prefix-list route as its list's max entries
+   * (https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html).
+   */
+  private countedRoutes(table: TableRecord, family: 'IPv4' | 'IPv6'): number {
     let count = 0;
     for (const route of table.routes.values()) {
       if (route.origin === 'EnableVgwRoutePropagation') continue;
-      if (route.destinationIpv6CidrBlock !== undefined) continue; // IPv6 routes have their own quota
-      count += route.weight;
+      const share = this.quotaShare(route);
+      if (share.family === family) count += share.weight;
     }
     return count;
+  }
+
+  private quotaShare(route: RouteRecord): { family: 'IPv4' | 'IPv6'; weight: number } {
+    if (route.destinationIpv6CidrBlock !== undefined) return { family: 'IPv6', weight: route.weight };
+    const list = route.destinationPrefixListId !== undefined ? this.prefixLists.get(route.destinationPrefixListId) : undefined;
+    return list !== undefined ? { family: list.addressFamily, weight: list.maxEntries } : { family: 'IPv4', weight: route.weight };
   }
 
   /** Validates a CreateRoute/ReplaceRoute target the way EC2 does and builds the route record. */
@@ -1153,7 +1200,7 @@ export class Ec2World {
       routes: routes.map((r) => this.routeView(r)),
       propagatingVgws: [...vgws],
       routeLimit: table.routeLimit ?? this.defaultRouteLimit,
-      countedRoutes: this.countedRoutes(table),
+      countedRoutes: this.countedRoutes(table, 'IPv4'),
     };
   }
 
