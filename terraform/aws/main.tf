@@ -1,6 +1,6 @@
 # routesync's AWS identity: one IAM role (trusted by EC2 and/or a Kubernetes service account), the
 # least-privilege policy rendered from ../../iam/aws-policy.json, the instance profile, and the
-# routesync/cluster tag on existing route tables.
+# routesync.io/cluster/<cluster_name> tag on existing route tables.
 
 data "aws_partition" "current" {}
 
@@ -41,7 +41,8 @@ locals {
   # arn:aws:iam::111122223333:oidc-provider/<issuer host and path>
   oidc_issuer = var.oidc_provider_arn == null ? "" : element(split(":oidc-provider/", var.oidc_provider_arn), 1)
 
-  route_table_tag_key = "routesync/cluster"
+  # One key per cluster, so that clusters sharing a table each tag it (value owned or shared).
+  route_table_tag_key = "routesync.io/cluster/${var.cluster_name}"
 }
 
 data "aws_iam_policy_document" "assume_role" {
@@ -134,5 +135,11 @@ resource "aws_ec2_tag" "route_table" {
 
   resource_id = each.value.route_table_id
   key         = local.route_table_tag_key
-  value       = var.cluster_name
+  value       = var.route_table_tag_value
+
+  # Moving from the deprecated routesync/cluster key: tag anew before the old tag goes, so that
+  # the table is never untagged while routesync runs.
+  lifecycle {
+    create_before_destroy = true
+  }
 }

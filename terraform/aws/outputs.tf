@@ -29,7 +29,7 @@ output "instance_profile_arn" {
 }
 
 output "tagged_route_table_ids" {
-  description = "The route tables this module tagged routesync/cluster=<cluster_name>."
+  description = "The route tables this module tagged routesync.io/cluster/<cluster_name>."
   value       = sort([for tag in aws_ec2_tag.route_table : tag.resource_id])
 }
 

@@ -10,7 +10,7 @@ variable "vpc_id" {
 
 variable "cluster_name" {
   type        = string
-  description = "routesync --cluster-name: the value of the routesync/cluster tag on the route tables routesync may change."
+  description = "routesync --cluster-name: names the routesync.io/cluster/<cluster_name> tag on the route tables routesync may change."
   default     = "routesync"
 
   validation {
@@ -93,12 +93,23 @@ variable "service_account_name" {
 
 variable "tag_route_table_ids" {
   type        = list(string)
-  description = "Existing route tables (in vpc_id) to tag routesync/cluster=<cluster_name>, so that routesync discovers them and the policy lets it change their routes. Leave empty if you tag them elsewhere."
+  description = "Existing route tables (in vpc_id) to tag routesync.io/cluster/<cluster_name>=<route_table_tag_value>, so that routesync discovers them and the policy lets it change their routes. Leave empty if you tag them elsewhere."
   default     = []
 
   validation {
     condition     = alltrue([for id in var.tag_route_table_ids : can(regex("^rtb-[0-9a-f]{8,17}$", id))])
     error_message = "Every entry of tag_route_table_ids must be a route table id such as rtb-0123456789abcdef0."
+  }
+}
+
+variable "route_table_tag_value" {
+  type        = string
+  description = "Value of the routesync.io/cluster/<cluster_name> tag: owned (the table is this cluster's) or shared (other clusters manage routes in it too). routesync manages the table either way."
+  default     = "owned"
+
+  validation {
+    condition     = can(regex("^(owned|shared)$", var.route_table_tag_value))
+    error_message = "The route_table_tag_value must be owned or shared."
   }
 }
 

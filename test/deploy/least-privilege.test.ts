@@ -43,6 +43,8 @@ import {
 } from './support.js';
 
 const TEMPLATE_VARS = ['partition', 'region', 'account_id', 'vpc_id', 'cluster_name'];
+const ROUTES_SID = 'ManageRoutesInClusterTables';
+const LEGACY_SID = 'ManageRoutesInLegacyTaggedTables';
 
 const policyTemplate = readText('iam', 'aws-policy.json');
 
@@ -61,7 +63,11 @@ describe('iam/: the policy documents', () => {
 
   it('allows exactly the six EC2 actions routesync calls, spelled out (no wildcards), each once', () => {
     const policy = JSON.parse(policyTemplate) as IamPolicy;
-    const actions = policy.Statement.flatMap((s) => flat(s.Action));
+    // The deprecated tag's statement repeats the route actions: IAM can only OR two tag keys with two statements.
+    const legacy = policy.Statement.find((s) => s.Sid === LEGACY_SID);
+    const current = policy.Statement.find((s) => s.Sid === ROUTES_SID);
+    expect({ ...legacy, Sid: '', Condition: { ...legacy?.Condition, StringEquals: {} } }).toEqual({ ...current, Sid: '', Condition: { ...current?.Condition, StringEquals: {} } });
+    const actions = policy.Statement.filter((s) => s.Sid !== LEGACY_SID).flatMap((s) => flat(s.Action));
     expect(actions.every((a) => !/[*?]/.test(a))).toBe(true);
     expect(new Set(actions).size).toBe(actions.length);
     expect(actions.sort()).toEqual(EC2_ACTIONS.map((a) => `ec2:${a}`).sort());
@@ -80,9 +86,10 @@ describe('iam/: the policy documents', () => {
       expect(resources.every((r) => r.startsWith('arn:aws:ec2:eu-west-1:111122223333:')), statement.Sid).toBe(true);
       expect(statement.Condition?.['ArnEquals']?.['ec2:Vpc']).toBe('arn:aws:ec2:eu-west-1:111122223333:vpc/vpc-0123456789abcdef0');
     }
-    const routes = policy.Statement.find((s) => flat(s.Action).includes('ec2:CreateRoute'));
+    const routes = policy.Statement.find((s) => s.Sid === ROUTES_SID);
     expect(routes?.Resource).toBe('arn:aws:ec2:eu-west-1:111122223333:route-table/*');
-    expect(routes?.Condition?.['StringEquals']?.['aws:ResourceTag/routesync/cluster']).toBe('prod');
+    expect(routes?.Condition?.['StringEquals']).toEqual({ 'aws:ResourceTag/routesync.io/cluster/prod': ['owned', 'shared'] });
+    expect(policy.Statement.find((s) => s.Sid === LEGACY_SID)?.Condition?.['StringEquals']).toEqual({ 'aws:ResourceTag/routesync/cluster': 'prod' });
     const eni = policy.Statement.find((s) => flat(s.Action).includes('ec2:ModifyNetworkInterfaceAttribute'));
     expect(eni?.Resource).toBe('arn:aws:ec2:eu-west-1:111122223333:network-interface/*');
   });
@@ -237,9 +244,10 @@ describe('terraform/: the modules parse offline and follow the conventions', () 
     // The policy is attached to the role that the instance profile and IRSA hand out.
     expect(module.resource['aws_iam_role_policy_attachment.this']).toMatchObject({ role: '${aws_iam_role.this.name}', policy_arn: '${aws_iam_policy.this.arn}' });
     expect(module.resource['aws_iam_instance_profile.this']?.['role']).toBe('${aws_iam_role.this.name}');
-    expect(module.resource['aws_ec2_tag.route_table']).toMatchObject({ key: '${local.route_table_tag_key}', value: '${var.cluster_name}' });
-    expect(module.locals['route_table_tag_key']).toBe('routesync/cluster');
-    expect(policyTemplate).toContain('"aws:ResourceTag/routesync/cluster"');
+    expect(module.resource['aws_ec2_tag.route_table']).toMatchObject({ key: '${local.route_table_tag_key}', value: '${var.route_table_tag_value}' });
+    expect(module.locals['route_table_tag_key']).toBe('routesync.io/cluster/${var.cluster_name}');
+    expect(policyTemplate).toContain('"aws:ResourceTag/routesync.io/cluster/${cluster_name}"');
+    expect(validationRegexes(module.variable['route_table_tag_value'] ?? {}).map((r) => ['owned', 'shared', 'true'].filter((v) => new RegExp(r).test(v)))).toEqual([['owned', 'shared']]);
   });
 
   it('terraform/gce reads its custom role from iam/gce-role.yaml itself', async () => {
@@ -352,6 +360,7 @@ describe('AWS: the rendered policy allows every EC2 call routesync makes, and no
   let policy: IamPolicy;
   let otherClusterTable = '';
   let otherVpcTable = '';
+  let legacyTable = '';
   const observed: ObservedCall[] = [];
   const exitCodes: Record<string, number | null> = {};
 
@@ -360,12 +369,13 @@ describe('AWS: the rendered policy allows every EC2 call routesync makes, and no
     cluster = await startAwsCluster({ nodes: 4, clusterName: CLUSTER, sim: { throttling: false } });
     const world = cluster.world;
     policy = render({ partition: 'aws', region: world.region, account_id: world.accountId, vpc_id: cluster.vpcId, cluster_name: CLUSTER });
-    // A second managed table; a table of another cluster in the same VPC; a table tagged for this
-    // cluster in another VPC. routesync may touch the two managed tables only.
+    // A second managed table, still on the deprecated tag; a table of another cluster in the same VPC;
+    // a table tagged for this cluster in another VPC. routesync may touch the two managed tables only.
     const second = world.createRouteTable({ vpcId: cluster.vpcId, tags: { 'routesync/cluster': CLUSTER } });
-    otherClusterTable = world.createRouteTable({ vpcId: cluster.vpcId, tags: { 'routesync/cluster': 'other' } }).routeTableId;
+    otherClusterTable = world.createRouteTable({ vpcId: cluster.vpcId, tags: { 'routesync.io/cluster/other': 'shared', 'routesync/cluster': 'other' } }).routeTableId;
     const otherVpc = world.createVpc({ cidr: '172.30.0.0/16' });
-    otherVpcTable = world.createRouteTable({ vpcId: otherVpc.vpcId, tags: { 'routesync/cluster': CLUSTER } }).routeTableId;
+    otherVpcTable = world.createRouteTable({ vpcId: otherVpc.vpcId, tags: { [`routesync.io/cluster/${CLUSTER}`]: 'owned' } }).routeTableId;
+    legacyTable = second.routeTableId;
 
     const prefix = '/least-privilege/coreos.com/network';
     const collect = (scenario: string): void => {
@@ -439,13 +449,18 @@ describe('AWS: the rendered policy allows every EC2 call routesync makes, and no
   });
 
   it('the conditions bite: the same calls with another tag, VPC, region or no tag are refused', () => {
-    const write = observed.find((o) => o.call.action === 'CreateRoute')?.request;
+    const write = observed.find((o) => o.call.action === 'CreateRoute' && o.call.params['RouteTableId'] === cluster.tableId)?.request;
+    const legacyWrite = observed.find((o) => o.call.action === 'CreateRoute' && o.call.params['RouteTableId'] === legacyTable)?.request;
     const eni = observed.find((o) => o.call.action === 'ModifyNetworkInterfaceAttribute')?.request;
-    if (write === undefined || eni === undefined) throw new Error('no CreateRoute/ModifyNetworkInterfaceAttribute observed');
+    if (write === undefined || legacyWrite === undefined || eni === undefined) throw new Error('no CreateRoute/ModifyNetworkInterfaceAttribute observed');
     expect(evaluate(policy, write)).toBe('allow');
+    expect(evaluate(policy, legacyWrite)).toBe('allow');
+    const key = `aws:ResourceTag/routesync.io/cluster/${CLUSTER}`;
+    expect(evaluate(policy, { ...write, context: { ...write.context, [key]: 'shared' } })).toBe('allow');
     const otherVpc = write.context['ec2:Vpc']?.replace(/vpc-[0-9a-f]+$/, 'vpc-0fedcba9876543210') ?? '';
     const withoutTag = Object.fromEntries(Object.entries(write.context).filter(([k]) => !k.includes('ResourceTag')));
-    expect(evaluate(policy, { ...write, context: { ...write.context, 'aws:ResourceTag/routesync/cluster': 'other' } })).toBe('implicit-deny');
+    expect(evaluate(policy, { ...write, context: { ...write.context, [key]: 'true' } })).toBe('implicit-deny');
+    expect(evaluate(policy, { ...legacyWrite, context: { ...legacyWrite.context, 'aws:ResourceTag/routesync/cluster': 'other' } })).toBe('implicit-deny');
     expect(evaluate(policy, { ...write, context: { ...write.context, 'ec2:Vpc': otherVpc } })).toBe('implicit-deny');
     expect(evaluate(policy, { ...write, context: withoutTag })).toBe('implicit-deny');
     expect(evaluate(policy, { ...write, resource: write.resource.replace(`:${cluster.world.region}:`, ':ap-south-1:') })).toBe('implicit-deny');

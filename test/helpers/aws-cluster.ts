@@ -1,6 +1,6 @@
 /**
  * A typical cluster for end-to-end tests: a VPC 172.31.0.0/16 in the EC2 simulator with one
- * route table tagged for the cluster, N nodes (one instance and ENI each), and flannel's
+ * route table tagged `routesync.io/cluster/<cluster>=owned`, N nodes (one instance and ENI each), and flannel's
  * Network 10.1.0.0/16 whose lease for node i is 10.1.i.0/24.
  */
 import type { Etcd3 } from 'etcd3';
@@ -53,7 +53,7 @@ export async function startAwsCluster(options: {
   const world = sim.world;
   const vpc = world.createVpc({ cidr: '172.31.0.0/16' });
   const subnet = world.createSubnet({ vpcId: vpc.vpcId, cidr: '172.31.16.0/20' });
-  const table = world.createRouteTable({ vpcId: vpc.vpcId, tags: { 'routesync/cluster': options.clusterName ?? 'routesync' } });
+  const table = world.createRouteTable({ vpcId: vpc.vpcId, tags: { [`routesync.io/cluster/${options.clusterName ?? 'routesync'}`]: 'owned' } });
   const nodes: Node[] = [];
   const addNode = (nodeOptions: { sourceDestCheck?: boolean } = {}): Node => {
     const index = nodes.length + 1;

@@ -122,8 +122,9 @@ describe('listTables', () => {
     expect(calls[0]?.params).toMatchObject({
       'Filter.1.Name': 'vpc-id',
       'Filter.1.Value.1': f.vpcId,
-      'Filter.2.Name': 'tag:routesync/cluster',
-      'Filter.2.Value.1': 'c1',
+      'Filter.2.Name': 'tag-key',
+      'Filter.2.Value.1': 'routesync.io/cluster/c1',
+      'Filter.2.Value.2': 'routesync/cluster',
       MaxResults: '100',
     });
     expect(calls[1]?.params.NextToken).toBeDefined();

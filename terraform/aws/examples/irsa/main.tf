@@ -31,7 +31,7 @@ variable "region" {
 
 variable "vpc_id" {
   type        = string
-  description = "The cluster's VPC; its route tables must carry routesync/cluster=routesync."
+  description = "The cluster's VPC; its route tables must carry routesync.io/cluster/routesync=owned (or shared)."
 }
 
 variable "oidc_provider_arn" {
