@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /** The command line: the only place that exits the process (every other layer returns an exit code or throws). */
 import { findProvider } from '../providers/registry.js';
-import { parseConfig, UsageError, HelpShown } from './config.js';
+import { parseConfig, UsageError, HelpShown, type Config } from './config.js';
+import { CLEANUP_COMMAND, parseCleanupConfig, type CleanupSettings } from './cleanup-config.js';
 import { favourSmallHeap } from './heap-tuning.js';
 import { createLogger } from './log.js';
 import { runService } from './service/wiring.js';
+import { runCleanup } from './service/run-cleanup.js';
 import { EXIT } from './service/exit-codes.js';
 
 // The AWS SDK warns on Node 20 that releases after early 2027 need Node 22; package.json pins a
@@ -12,13 +14,19 @@ import { EXIT } from './service/exit-codes.js';
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 async function main(): Promise<number> {
-  let config;
+  // `routesync cleanup …` is the teardown; anything else is the service, as it always was.
+  const argv = process.argv.slice(2);
+  const isCleanup = argv[0] === CLEANUP_COMMAND;
+  let config: Config;
+  let cleanup: CleanupSettings | undefined;
   try {
-    config = parseConfig(process.argv.slice(2), process.env, (text) => process.stdout.write(text), { checkFiles: true });
+    const write = (text: string): boolean => process.stdout.write(text);
+    if (isCleanup) ({ config, cleanup } = parseCleanupConfig(argv.slice(1), process.env, write, { checkFiles: true }));
+    else config = parseConfig(argv, process.env, write, { checkFiles: true });
   } catch (err) {
     if (err instanceof HelpShown) return EXIT.ok;
     if (err instanceof UsageError) {
-      process.stderr.write(`routesync: ${err.message}\nTry 'routesync --help'.\n`);
+      process.stderr.write(`routesync: ${err.message}\nTry 'routesync ${isCleanup ? `${CLEANUP_COMMAND} ` : ''}--help'.\n`);
       return EXIT.usage;
     }
     throw err;
@@ -42,7 +50,9 @@ async function main(): Promise<number> {
     logger.error({ err: String(reason) }, 'unhandled promise rejection');
   });
   try {
-    return await runService(config, { logger, writeSummary: (text) => process.stdout.write(text) }, shutdown.signal);
+    const io = { logger, writeSummary: (text: string) => void process.stdout.write(text) };
+    if (cleanup !== undefined) return await runCleanup(config, cleanup, io, shutdown.signal);
+    return await runService(config, io, shutdown.signal);
   } catch (err) {
     logger.fatal({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, 'routesync failed');
     return EXIT.runtime;

@@ -1,0 +1,164 @@
+/**
+ * `routesync cleanup`: delete every route routesync owns for this cluster, for a cluster being torn
+ * down. It reads flannel's Network (ownership needs it; leases it does not), checks that no replica
+ * leads (one would put the routes back), deletes the owned routes found by one listing, lists again
+ * and reports what is left. Returns an exit code; only src/cli.ts exits.
+ */
+import type { Etcd3 } from 'etcd3';
+import type { Config } from '../config.js';
+import type { CleanupSettings } from '../cleanup-config.js';
+import type { Logger } from '../log.js';
+import { ConfigError, isConfigurationError, classifyError } from '../errors.js';
+import { withDeadline } from '../abort.js';
+import { acquireLeadership, currentLeader } from '../election.js';
+import { createEtcdClient, describeEtcdError } from '../leases/etcd-client.js';
+import { configFromText, configKey } from '../leases/flannel.js';
+import { planTeardown, type TeardownPlan } from '../planner/teardown.js';
+import { applyChanges, type ChangeResult } from '../reconcile/apply.js';
+import { createProvider } from '../../providers/registry.js';
+import type { RouteProvider } from '../../providers/provider.js';
+import { VERSION } from '../version.js';
+import { EXIT } from './exit-codes.js';
+import { replicaIdentity, type ServiceIo } from './wiring.js';
+
+/** How long etcd may take to answer the config read and the leader check. */
+const ETCD_DEADLINE_MS = 10_000;
+
+/** The Network whose routes are routesync's: flannel's config, or --network when it is gone. */
+type NetworkChoice = { readonly network: string; readonly from: string } | { readonly error: string };
+
+export function chooseNetwork(configText: Buffer | null, prefix: string, flag: string | undefined): NetworkChoice {
+  const parsed = configFromText(configText, prefix);
+  if ('config' in parsed) {
+    if (flag !== undefined && flag !== parsed.config.network) {
+      return { error: `--network ${flag} is not flannel's Network ${parsed.config.network} (${configKey(prefix)}): drop --network, or fix the one that is wrong` };
+    }
+    return { network: parsed.config.network, from: configKey(prefix) };
+  }
+  if (flag !== undefined) return { network: flag, from: '--network' };
+  return {
+    error: `${parsed.error}: routesync cannot tell its routes from others without flannel's Network; give --network <cidr>, the Network this cluster used`,
+  };
+}
+
+function raceDeadline<T>(deadline: AbortSignal, work: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(deadline.reason);
+    if (deadline.aborted) onAbort();
+    deadline.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => deadline.removeEventListener('abort', onAbort));
+  });
+}
+
+export function formatCleanup(provider: string, plan: TeardownPlan, dryRun: boolean, results: readonly ChangeResult[], left: TeardownPlan | undefined): string {
+  const lines = [`routesync ${provider} cleanup${dryRun ? ' (--dry-run)' : ''}:`];
+  const failed = new Map(results.filter((r) => !r.ok).map((r) => [r.change, r]));
+  for (const table of plan.tables) {
+    const remaining = left?.tables.find((t) => t.table === table.table)?.owned.length ?? 0;
+    const done = dryRun ? `${table.owned.length} to delete` : `${table.owned.length - [...failed.keys()].filter((c) => 'table' in c && c.table === table.table).length} deleted, ${remaining} owned left`;
+    lines.push(`  table ${table.table}: ${table.owned.length} routesync routes, ${done}; ${table.foreign} foreign left alone`);
+  }
+  for (const change of plan.deletes) {
+    if (change.kind !== 'delete') continue;
+    const what = `${change.destination} → ${change.previousTarget ?? 'nothing'} in ${change.table}`;
+    const failure = failed.get(change);
+    if (dryRun) lines.push(`    would delete ${what}`);
+    else if (failure !== undefined && !failure.ok) lines.push(`    failed       ${what}: ${failure.error.code} ${failure.error.message}`);
+    else lines.push(`    deleted      ${what}`);
+  }
+  const total = left?.deletes.length ?? 0;
+  if (dryRun) lines.push(`  ${plan.deletes.length} route(s) would be deleted; nothing changed`);
+  else lines.push(total === 0 ? '  no routesync route is left' : `  ${total} routesync route(s) left: run cleanup again`);
+  return `${lines.join('\n')}\n`;
+}
+
+interface Held {
+  readonly signal: AbortSignal;
+  readonly resign?: () => Promise<void>;
+}
+
+/** No other leader may run (it would put routes back): exit 4 unless --force, else take leadership. */
+async function takeLeadership(config: Config, cleanup: CleanupSettings, client: Etcd3, logger: Logger, io: ServiceIo, identity: string, signal: AbortSignal): Promise<Held | number> {
+  if (!config.leaderElect || config.dryRun) return { signal };
+  const election = { key: config.leaderElectionKey, ttlSeconds: config.leaderLeaseTtlSeconds, identity };
+  const leader = await withDeadline(signal, ETCD_DEADLINE_MS, (deadline) => raceDeadline(deadline, currentLeader(client, election)));
+  if (cleanup.force) {
+    if (leader !== undefined) logger.warn({ leader }, 'another routesync leads: cleaning up anyway (--force); it may put routes back');
+    return { signal };
+  }
+  if (leader !== undefined) {
+    logger.error({ leader }, 'another routesync is the leader: not cleaning up (stop it first, or --force)');
+    io.writeSummary(`routesync cleanup: another replica (${leader}) holds leadership; nothing done (stop it, or use --force)\n`);
+    return EXIT.otherLeader;
+  }
+  // Held for the teardown, so that a replica starting meanwhile waits as a standby.
+  const held = await withDeadline(signal, ETCD_DEADLINE_MS, (deadline) => acquireLeadership(client, election, deadline, logger));
+  return held;
+}
+
+export async function runCleanup(config: Config, cleanup: CleanupSettings, io: ServiceIo, signal: AbortSignal): Promise<number> {
+  const identity = replicaIdentity();
+  const logger = io.logger.child({ replica: identity, command: 'cleanup' });
+  const client = createEtcdClient({
+    endpoints: config.etcd.endpoints,
+    tls: {
+      ...(config.etcd.caFile !== undefined ? { ca: config.etcd.caFile } : {}),
+      ...(config.etcd.certFile !== undefined ? { cert: config.etcd.certFile } : {}),
+      ...(config.etcd.keyFile !== undefined ? { key: config.etcd.keyFile } : {}),
+    },
+  });
+  let provider: RouteProvider | undefined;
+  let held: Held | undefined;
+  try {
+    let configText: Buffer | null;
+    try {
+      configText = await withDeadline(signal, ETCD_DEADLINE_MS, (deadline) => raceDeadline(deadline, client.get(configKey(config.etcd.prefix)).buffer()));
+    } catch (err) {
+      logger.error({ ...describeEtcdError(client, err), endpoints: config.etcd.endpoints }, 'etcd is unreachable: nothing deleted');
+      return EXIT.runtime;
+    }
+    const choice = chooseNetwork(configText, config.etcd.prefix, cleanup.network);
+    if ('error' in choice) {
+      logger.fatal(choice.error);
+      io.writeSummary(`routesync cleanup: ${choice.error}\n`);
+      return EXIT.usage;
+    }
+    logger.info({ network: choice.network, from: choice.from }, 'routes inside this Network with routesync\'s marks are owned');
+
+    try {
+      const outcome = await takeLeadership(config, cleanup, client, logger, io, identity, signal);
+      if (typeof outcome === 'number') return outcome;
+      held = outcome;
+    } catch (err) {
+      logger.error(describeEtcdError(client, err), 'could not check or take leadership: nothing deleted');
+      return EXIT.runtime;
+    }
+
+    try {
+      provider = await createProvider({ config, logger, userAgentSuffix: `routesync/${VERSION}+${identity}` });
+      const before = planTeardown(choice.network, await provider.listTables(held.signal));
+      if (config.dryRun) {
+        io.writeSummary(formatCleanup(config.provider, before, true, [], undefined));
+        return EXIT.ok;
+      }
+      const results = await applyChanges(provider, before.deletes, held.signal);
+      for (const result of results) {
+        if (!result.ok) logger.warn({ change: result.change, code: result.error.code, err: result.error.message }, 'delete failed');
+      }
+      // Listed again: what is left is the answer, whatever the calls said.
+      const after = planTeardown(choice.network, await provider.listTables(held.signal));
+      io.writeSummary(formatCleanup(config.provider, before, false, results, after));
+      logger.info({ deleted: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length, left: after.deletes.length }, 'cleanup done');
+      return after.deletes.length === 0 ? EXIT.ok : EXIT.runtime;
+    } catch (err) {
+      const classified = classifyError(err);
+      logger.error({ code: classified.code, err: classified.message }, 'cleanup failed');
+      io.writeSummary(`routesync cleanup: ${classified.message}\n`);
+      return err instanceof ConfigError || isConfigurationError(classified) ? EXIT.usage : EXIT.runtime;
+    }
+  } finally {
+    await held?.resign?.().catch((err: unknown) => logger.warn({ err: String(err) }, 'resign failed'));
+    await provider?.close().catch(() => undefined);
+    client.close();
+  }
+}
