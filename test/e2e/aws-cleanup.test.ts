@@ -116,6 +116,22 @@ describe('routesync cleanup --provider aws-vpc', () => {
     expect(cluster.world.routes(cluster.tableId).some((r) => r.destinationCidrBlock === '10.2.1.0/24')).toBe(true);
   });
 
+  it('exits 1 and says what is left when a delete fails; the next run finishes the job', async () => {
+    const prefix = freshPrefix();
+    const { cluster } = await routedCluster(prefix);
+    cluster.world.failNext('DeleteRoute', 'UnauthorizedOperation', 1);
+    const partial = await cleanup(cluster, prefix);
+    expect(partial.code, partial.stderr).toBe(1);
+    expect(partial.stdout).toContain('5 deleted, 1 owned left');
+    expect(partial.stdout).toMatch(/failed +10\.1\.\d+\.0\/24 .*UnauthorizedOperation/);
+    expect(partial.stdout).toContain('1 routesync route(s) left: run cleanup again');
+    expect(cluster.flannelRoutes().size).toBe(1);
+
+    const rest = await cleanup(cluster, prefix);
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(cluster.flannelRoutes().size).toBe(0);
+  });
+
   it('refuses a --network that contradicts flannel\'s config', async () => {
     const prefix = freshPrefix();
     const { cluster } = await routedCluster(prefix);
