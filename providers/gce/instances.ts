@@ -10,6 +10,7 @@ import { classifyError } from '../../src/errors.js';
 import { isIpv4 } from '../../src/net/cidr.js';
 import type { NodeResolution } from '../provider.js';
 import type { GceApi } from './compute-api.js';
+import type { IneligibleWhy } from './eligibility.js';
 import { instancePath, resourcePath } from './route-mapping.js';
 
 interface Warner {
@@ -20,6 +21,8 @@ interface InstanceEntry {
   readonly target: string;
   readonly canIpForward: boolean;
   readonly status: string;
+  /** Set when the instance is not a cluster node (eligibility.ts). */
+  readonly ineligible: string | undefined;
 }
 
 type InstanceLookup =
@@ -37,6 +40,8 @@ export class InstanceLookups {
     /** networkPath of --gce-network: only interfaces in it hold node IPs. */
     private readonly networkId: string,
     private readonly log: Warner,
+    /** --node-network-tag / --node-label; undefined: every instance is a node. */
+    private readonly ineligible?: IneligibleWhy,
   ) {}
 
   /** A new pass began: the next resolve lists the instances again (unless told to trust its cache). */
@@ -72,7 +77,9 @@ export class InstanceLookups {
     this.cached = lookup;
     for (const ip of ips) {
       const entry = lookup.index.get(ip);
-      if (entry !== undefined) {
+      if (entry?.ineligible !== undefined) {
+        result.set(ip, { status: 'not-eligible', target: entry.target, why: entry.ineligible });
+      } else if (entry !== undefined) {
         result.set(ip, { status: 'found', target: entry.target, forwarding: entry.canIpForward ? 'enabled' : 'disabled' });
       } else if (lookup.unreachable.length > 0) {
         // The listing missed zones: this node may be in one of them.
@@ -103,7 +110,12 @@ export class InstanceLookups {
               this.log.warn({ ip: nic.networkIP, instances: [existing.target, target] }, 'two instances hold one IP in the network; using the first');
               continue;
             }
-            index.set(nic.networkIP, { target, canIpForward: instance.canIpForward === true, status: String(instance.status ?? '') });
+            index.set(nic.networkIP, {
+              target,
+              canIpForward: instance.canIpForward === true,
+              status: String(instance.status ?? ''),
+              ineligible: this.ineligible?.(instance),
+            });
           }
         }
       }

@@ -139,6 +139,9 @@ export interface InstanceSpec {
   /** GCE's default is false; it can only be set at creation (or while stopped). */
   readonly canIpForward?: boolean;
   readonly status?: InstanceStatus;
+  /** Network tags (`tags.items`) and labels, as instances.insert takes them. */
+  readonly tags?: readonly string[];
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** A route made outside routesync (or long ago): any next hop, no validation beyond the basics. */
@@ -223,6 +226,8 @@ export interface SimInstance {
   readonly status: InstanceStatus;
   readonly canIpForward: boolean;
   readonly networkInterfaces: readonly SimNetworkInterface[];
+  /** Network tags; `fingerprint` is what instances.setTags must be given back. */
+  readonly tags: { readonly items?: readonly string[]; readonly fingerprint: string };
   readonly labels: Readonly<Record<string, string>>;
   readonly selfLink: string;
 }
@@ -430,6 +435,8 @@ interface InstanceRecord {
   status: InstanceStatus;
   canIpForward: boolean;
   readonly interfaces: InterfaceRecord[];
+  tags: string[];
+  labels: Record<string, string>;
 }
 
 interface OperationRecord {
@@ -798,6 +805,8 @@ export class GceWorld {
       status: spec.status ?? 'RUNNING',
       canIpForward: spec.canIpForward ?? false,
       interfaces,
+      tags: [...(spec.tags ?? [])],
+      labels: { ...(spec.labels ?? {}) },
     };
     this.instances.set(key, record);
     return this.instanceView(record);
@@ -819,6 +828,23 @@ export class GceWorld {
   startInstance(name: string, zone?: string): SimInstance {
     const record = this.findInstance(name, zone);
     record.status = 'RUNNING';
+    return this.instanceView(record);
+  }
+
+  /**
+   * instances.setTags / setLabels: both may change on a running instance
+   * (https://cloud.google.com/compute/docs/reference/rest/v1/instances/setTags,
+   * https://cloud.google.com/compute/docs/reference/rest/v1/instances/setLabels).
+   */
+  setInstanceTags(name: string, tags: readonly string[], zone?: string): SimInstance {
+    const record = this.findInstance(name, zone);
+    record.tags = [...tags];
+    return this.instanceView(record);
+  }
+
+  setInstanceLabels(name: string, labels: Readonly<Record<string, string>>, zone?: string): SimInstance {
+    const record = this.findInstance(name, zone);
+    record.labels = { ...labels };
     return this.instanceView(record);
   }
 
@@ -1436,7 +1462,9 @@ export class GceWorld {
         fingerprint: nic.fingerprint,
         stackType: 'IPV4_ONLY' as const,
       })),
-      labels: {},
+      // An instance without tags shows `tags` with a fingerprint only.
+      tags: { ...(record.tags.length > 0 ? { items: [...record.tags] } : {}), fingerprint: this.hash(`tags:${record.tags.join(',')}`).slice(0, 11) },
+      labels: { ...record.labels },
       selfLink: this.url(this.instancePath(record.zone, record.name)),
     };
   }
