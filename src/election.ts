@@ -20,7 +20,7 @@ export async function currentLeader(client: Etcd3, settings: ElectionSettings): 
   return client.election(settings.key, settings.ttlSeconds).leader();
 }
 
-type KeepAliveEvent = 'keepaliveFired' | 'keepaliveSucceeded';
+type KeepAliveEvent = 'keepaliveFired' | 'keepaliveSucceeded' | 'keepaliveFailed' | 'keepaliveEstablished';
 
 /** What the fence needs of etcd3's Lease: its keep-alive events. */
 interface KeepAliveEvents {
@@ -74,13 +74,22 @@ export function trackKeepAlives(
     const sentAt = sent.shift();
     if (sentAt !== undefined) lastAckedSendTime = Math.max(lastAckedSendTime, sentAt);
   };
+  // A broken stream never answers what it was sent: those sends must not pair with the new
+  // stream's answers, or the fence would lag one keep-alive interval behind per lost send.
+  const streamChanged = (): void => {
+    sent.length = 0;
+  };
   lease.on('keepaliveFired', fired);
   lease.on('keepaliveSucceeded', succeeded);
+  lease.on('keepaliveFailed', streamChanged);
+  lease.on('keepaliveEstablished', streamChanged);
   const stop = (): void => {
     clearInterval(timer);
     timer = undefined;
     lease.removeListener('keepaliveFired', fired);
     lease.removeListener('keepaliveSucceeded', succeeded);
+    lease.removeListener('keepaliveFailed', streamChanged);
+    lease.removeListener('keepaliveEstablished', streamChanged);
   };
   return {
     acknowledged: (sentAt) => {

@@ -49,6 +49,28 @@ describe('leadership fence', () => {
     expect(fenced).toHaveLength(1);
   });
 
+  it('after the keep-alive stream breaks, sends it never answered do not hold the fence back (soak seed 11)', () => {
+    vi.useFakeTimers();
+    const lease = new EventEmitter();
+    const fenced: number[] = [];
+    startFence(lease, 3, performance.now(), (silent) => fenced.push(silent));
+    // Two keep-alives go out on a stream that then breaks (etcd restarted): no answer ever comes.
+    lease.emit('keepaliveFired');
+    vi.advanceTimersByTime(1000);
+    lease.emit('keepaliveFired');
+    vi.advanceTimersByTime(500);
+    lease.emit('keepaliveFailed', new Error('stream reset'));
+    // A new stream; from now on every send is answered at once.
+    lease.emit('keepaliveEstablished');
+    for (let i = 0; i < 6; i += 1) {
+      lease.emit('keepaliveFired');
+      lease.emit('keepaliveSucceeded');
+      vi.advanceTimersByTime(1000);
+    }
+    // Each answer pairs with its own send, not with the dead stream's: the leader keeps its lease.
+    expect(fenced).toEqual([]);
+  });
+
   it('counts on the clock it is given, not on the wall clock', () => {
     vi.useFakeTimers();
     let mono = 0;
