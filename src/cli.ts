@@ -33,6 +33,12 @@ async function main(): Promise<number> {
   }
   if (findProvider(config.provider)?.smallHeap === true) favourSmallHeap();
   const logger = createLogger(config.logLevel);
+  // Node prints its warnings (deprecations, listener counts) as plain text on stderr, which would
+  // break the JSON log stream that operators parse: they become log lines instead.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    logger.warn({ warning: warning.name, code: (warning as { code?: unknown }).code, err: warning.message }, 'node.js warning');
+  });
   const shutdown = new AbortController();
   let signals = 0;
   const onSignal = (name: string): void => {
