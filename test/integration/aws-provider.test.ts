@@ -95,6 +95,7 @@ describe('listTables', () => {
         targetKind: 'gateway',
         origin: 'table-default',
         quotaWeight: 1,
+        family: 'ipv4',
         blackhole: false,
         bearsOwnerMarks: false,
         inManagedSpace: true,
@@ -104,7 +105,13 @@ describe('listTables', () => {
     expect(tables.map((t) => t.quota)).toEqual(['aws-vpc-routes-per-table', 'aws-vpc-routes-per-table']);
     const calls = f.world.calls('DescribeRouteTables');
     expect(calls).toHaveLength(1);
-    expect(calls[0]?.params).toMatchObject({ 'RouteTableId.1': second.routeTableId, 'RouteTableId.2': f.tableId });
+    // Paginated: the ids go in a filter, with MaxResults.
+    expect(calls[0]?.params).toMatchObject({
+      'Filter.1.Name': 'route-table-id',
+      'Filter.1.Value.1': second.routeTableId,
+      'Filter.1.Value.2': f.tableId,
+      MaxResults: '100',
+    });
     expect(calls[0]?.userAgent).toContain('routesync/0.1.0-test');
   });
 
@@ -149,10 +156,10 @@ describe('listTables', () => {
     // A configuration error that names the flag and the id (the CLI exits 2 with it).
     expect(unknown).toBeInstanceOf(ConfigError);
     expect((unknown as Error).message).toContain('--route-table-id rtb-0ffffffffffffffff');
-    expect((unknown as Error).message).toContain('InvalidRouteTableID.NotFound');
+    expect((unknown as Error).message).toContain('no route table with this id');
   });
 
-  it('reports facts: ours bear the owner marks; gateways, NAT, propagated, local do not; IPv6 and prefix lists are skipped', async () => {
+  it('reports facts: ours bear the owner marks; gateways, NAT, propagated, local do not; IPv6 and prefix-list routes are foreign', async () => {
     const f = await setup();
     const node = f.world.launchInstance({ subnetId: f.subnetId, enis: [{ privateIp: '10.0.1.10' }] });
     const gone = f.world.launchInstance({ subnetId: f.subnetId, enis: [{ privateIp: '10.0.1.11' }] });
@@ -166,7 +173,8 @@ describe('listTables', () => {
       origin: 'EnableVgwRoutePropagation',
     });
     f.world.addForeignRoute(f.tableId, { destinationIpv6CidrBlock: '::/0', gatewayId: 'igw-0aaaaaaaaaaaaaaa1' });
-    f.world.addForeignRoute(f.tableId, { destinationPrefixListId: 'pl-0aaaaaaaaaaaaaaa1', gatewayId: 'igw-0aaaaaaaaaaaaaaa1' });
+    const list = f.world.createManagedPrefixList({ prefixListName: 'offices', maxEntries: 20 });
+    f.world.addForeignRoute(f.tableId, { destinationPrefixListId: list.prefixListId, gatewayId: 'igw-0aaaaaaaaaaaaaaa1' });
     f.world.createRoute(f.tableId, { destinationCidrBlock: '10.244.1.0/24', networkInterfaceId: eni });
     f.world.createRoute(f.tableId, { destinationCidrBlock: '10.244.2.0/24', networkInterfaceId: gone.networkInterfaceIds[0] ?? '' });
     f.world.terminateInstance(gone.instanceId);
@@ -178,8 +186,16 @@ describe('listTables', () => {
       '192.168.0.0/16',
       '10.244.99.0/24',
       '172.16.0.0/12',
+      '::/0',
+      list.prefixListId,
       '10.244.1.0/24',
       '10.244.2.0/24',
+    ]);
+    // A prefix-list route weighs the list's max entries; an IPv6 route lies outside the IPv4 space.
+    expect(routeOf(table, list.prefixListId)).toMatchObject({ quotaWeight: 20, family: 'ipv4', bearsOwnerMarks: false, inManagedSpace: true, target: null });
+    expect(routeOf(table, '::/0')).toMatchObject({ quotaWeight: 1, family: 'ipv6', bearsOwnerMarks: false, inManagedSpace: false });
+    expect(f.world.calls('DescribeManagedPrefixLists').map((c) => c.params)).toEqual([
+      expect.objectContaining({ 'Filter.1.Name': 'prefix-list-id', 'Filter.1.Value.1': list.prefixListId, MaxResults: '100' }),
     ]);
     expect(routeOf(table, '10.0.0.0/16')).toMatchObject({ bearsOwnerMarks: false, origin: 'table-default', via: 'local', target: null });
     expect(routeOf(table, '0.0.0.0/0')).toMatchObject({ bearsOwnerMarks: false, origin: 'created', targetKind: 'gateway', via: 'igw-0aaaaaaaaaaaaaaa1' });
@@ -192,6 +208,7 @@ describe('listTables', () => {
       targetKind: 'interface',
       origin: 'created',
       quotaWeight: 1,
+      family: 'ipv4',
       blackhole: false,
       bearsOwnerMarks: true,
       inManagedSpace: true,
