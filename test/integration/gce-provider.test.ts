@@ -161,6 +161,15 @@ describe('gce provider on the GCE simulator', () => {
     expect(s.world.routes().filter((r) => r.description === 'routesync:c1')).toHaveLength(2);
     expect(report.leases.find((l) => l.subnet === '10.1.2.0/24')).toMatchObject({ state: 'error', reason: 'lookup-failed' });
     expect(report.leases.find((l) => l.subnet === '10.1.1.0/24')?.state).toBe('routed');
+    // Asked for partial results (without them the simulator, like GCE, fails the whole listing) …
+    expect(s.world.calls('instances.aggregatedList').map((c) => c.query['returnPartialSuccess'])).toEqual(['true']);
+    // … an IP found in no reachable zone may be in the unreachable one: a failed lookup, not "not found".
+    const resolved = await p.resolveNodes(['10.240.0.11', '10.240.0.99'], new AbortController().signal);
+    expect(resolved.get('10.240.0.11')?.status).toBe('found');
+    expect(resolved.get('10.240.0.99')).toMatchObject({ status: 'lookup-failed', error: expect.stringContaining('zones/us-central1-b') });
+    s.world.setUnreachableZones([]);
+    await p.listTables(new AbortController().signal);
+    expect((await p.resolveNodes(['10.240.0.99'], new AbortController().signal)).get('10.240.0.99')?.status).toBe('not-found');
   });
 
   it('counts static routes of every network, not subnet routes, exactly as the quota does', async () => {

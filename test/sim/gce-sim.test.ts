@@ -201,8 +201,13 @@ describe('GCE simulator: wire shapes with the real clients', () => {
 
     // A zone that cannot be reached: its scope says so (a client must not read "no instance there").
     f.world.setUnreachableZones(['us-central1-b']);
+    // Without returnPartialSuccess the whole listing fails; with it, the zone says it was not reached.
+    const whole = await (async () => {
+      for await (const entry of f.instances.aggregatedListAsync({ project: PROJECT })) void entry;
+    })().catch((e: unknown) => e);
+    expect(classifyError(whole)).toMatchObject({ httpStatus: 503, class: 'transient' });
     const warnings: Record<string, string> = {};
-    for await (const [scope, list] of f.instances.aggregatedListAsync({ project: PROJECT }, { autoPaginate: false })) {
+    for await (const [scope, list] of f.instances.aggregatedListAsync({ project: PROJECT, returnPartialSuccess: true }, { autoPaginate: false })) {
       if (list.warning?.code) warnings[scope] = String(list.warning.code);
     }
     expect(warnings['zones/us-central1-b']).toBe('UNREACHABLE');

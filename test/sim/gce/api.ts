@@ -356,6 +356,10 @@ function applyListOptions<T>(items: readonly T[], query: Readonly<Record<string,
 
 function aggregatedInstances(world: GceWorld, query: Readonly<Record<string, string>>): unknown {
   const unreachable = new Set(world.unreachableZones());
+  // "returnPartialSuccess: Opt-in for partial success behavior which provides partial results in
+  // case of failure" (instances.aggregatedList reference): without it, an unreachable zone fails
+  // the whole call, as instances.list of that zone does.
+  if (unreachable.size > 0 && query['returnPartialSuccess'] !== 'true') throw new GceApiError(503, 'backendError', 'Backend Error');
   const reachable = world.zones().filter((z) => !unreachable.has(z.name));
   const filter = query['filter'];
   const predicate = filter !== undefined && filter.trim() !== '' ? compileFilter(filter) : () => true;
