@@ -71,8 +71,8 @@ describe('one route table shared by two clusters', () => {
     const onceB = await runRoutesync([...argsB, '--once']);
     expect(onceA.code, onceA.stderr).toBe(0);
     expect(onceB.code, onceB.stderr).toBe(0);
-    expect(onceA.stdout).toContain(`table ${cluster.tableId}: 2/47 routesync routes (limit 50, 3 foreign counted)`);
-    expect(onceB.stdout).toContain(`table ${cluster.tableId}: 2/47 routesync routes (limit 50, 3 foreign counted)`);
+    expect(onceA.stdout).toMatch(new RegExp(`table ${cluster.tableId}: 2/47 routesync routes \\(limit 50[^,]*, 3 foreign counted\\)`));
+    expect(onceB.stdout).toMatch(new RegExp(`table ${cluster.tableId}: 2/47 routesync routes \\(limit 50[^,]*, 3 foreign counted\\)`));
     expect(cluster.world.mutatingCalls()).toEqual([]);
   });
 
