@@ -20,8 +20,11 @@ export interface ProviderDeclaration<S = unknown> {
   readonly name: string;
   /** Left out of --help and of the choices an error lists (test and reference providers); still accepted. */
   readonly hidden?: boolean;
-  /** --route-limit when it is not given. */
-  readonly routeLimit: number;
+  /**
+   * The limit used when --route-limit is `auto` (the default) and the account's quota cannot be
+   * read: a stated, conservative value.
+   */
+  readonly routeLimitFallback: number;
   /** Whether the process favours a small heap over pass speed with this provider (src/heap-tuning.ts). */
   readonly smallHeap: boolean;
   readonly flags: readonly FlagSpec[];

@@ -67,11 +67,31 @@ export interface ActualRoute {
  */
 export type RouteQuota = 'aws-vpc-routes-per-table' | 'gce-routes-per-project';
 
+/**
+ * Where a table's limit came from: `flag` (--route-limit N), `quota-api` (the account's applied
+ * quota: AWS GetServiceQuota, GCE projects.get), `default-api` (AWS GetAWSDefaultServiceQuota, the
+ * applied value being unreadable), `fallback` (no read succeeded: the provider's stated value),
+ * `learned-from-refusal` (the cloud refused a create below the read limit: src/reconcile).
+ */
+export type LimitSource = 'flag' | 'quota-api' | 'default-api' | 'fallback' | 'learned-from-refusal';
+
 /** One capacity domain: an AWS route table, or a GCE project's routes in one network. */
 export interface RouteTable {
   readonly id: string;
-  /** The route limit of this table (from --route-limit or the provider default). */
+  /** The route limit of this table (--route-limit, or read from the account: see limitSource). */
   readonly limit: number;
+  /** Where `limit` came from; absent: `flag`. */
+  readonly limitSource?: LimitSource;
+  /**
+   * When the quota read behind `limit` was made (ISO time; absent for `flag`). A new value means a
+   * new read, which replaces what was learned from refusals.
+   */
+  readonly limitReadAt?: string;
+  /**
+   * The quota's own usage count, when the cloud reported it with this listing (GCE projects.get
+   * ROUTES `usage`): src/planner/counting.ts checks it against what the listing counts.
+   */
+  readonly quotaUsage?: number;
   readonly quota: RouteQuota;
   readonly routes: readonly ActualRoute[];
 }

@@ -30,7 +30,8 @@ export interface Config<S = unknown> {
   readonly providerSettings: S;
   readonly etcd: EtcdConfig;
   readonly clusterName: string;
-  readonly routeLimit: number;
+  /** --route-limit: a number, or `auto` (the default): read from the account, else the provider's fallback. */
+  readonly routeLimit: number | 'auto';
   readonly resyncIntervalMs: number;
   readonly dryRun: boolean;
   readonly once: boolean;

@@ -76,10 +76,10 @@ export function buildCommand(): Command {
     )
     .addOption(
       valueOption(
-        '--route-limit <n>',
-        `max routes per AWS table / per GCE project, counting foreign routes, those routesync does not own (default: ${visible
-          .map((p) => `${p.routeLimit} for ${p.name}`)
-          .join(', ')})`,
+        '--route-limit <n|auto>',
+        'max routes per AWS table / per GCE project, counting foreign routes, those routesync does not own; ' +
+          `auto reads the account's quota, falling back to ${visible.map((p) => `${p.routeLimitFallback} for ${p.name}`).join(', ')}`,
+        'auto',
       ),
     )
     .addOption(valueOption('--resync-interval <duration>', 'full list-and-diff even without lease events', '60s'))
@@ -189,8 +189,11 @@ export function parseConfig(
   }
   if (options.checkFiles === true) checkTlsFiles(tlsFiles, (flag) => values.label(flag));
 
-  const routeLimitText = values.text('routeLimit');
-  const routeLimit = routeLimitText === undefined ? provider.routeLimit : positiveInt(values.label('--route-limit'), routeLimitText);
+  const routeLimitText = values.text('routeLimit') ?? 'auto';
+  if (routeLimitText !== 'auto' && !/^\d+$/.test(routeLimitText)) {
+    throw bad(values.label('--route-limit'), routeLimitText, "expected a positive whole number, or auto to read the account's quota");
+  }
+  const routeLimit = routeLimitText === 'auto' ? 'auto' : positiveInt(values.label('--route-limit'), routeLimitText);
 
   const resyncText = values.text('resyncInterval') ?? '60s';
   const resyncIntervalMs = parseDuration(resyncText);

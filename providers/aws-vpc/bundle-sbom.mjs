@@ -66,7 +66,7 @@ export function buildSbom({ metafile, root, lock, pkg, tool }) {
   const packages = bundledPackages(metafile, root);
   if (packages.length === 0) {
     // An empty list would claim nothing ships: the input was already bundled (run the whole `npm run build`).
-    throw new Error('the bundle read no file from node_modules: is dist/providers/aws-vpc/ec2-api.js already bundled?');
+    throw new Error('the bundle read no file from node_modules: are dist/providers/aws-vpc/ec2-api.js and service-quotas-api.js already bundled?');
   }
   const problems = lockfileProblems(packages, lock);
   if (problems.length > 0) throw new Error(`bundled packages not pinned by package-lock.json:\n  ${problems.join('\n  ')}`);
@@ -107,7 +107,7 @@ export function buildSbom({ metafile, root, lock, pkg, tool }) {
     metadata: {
       tools: { components: [{ type: 'application', name: tool.name, version: tool.version }] },
       component: { type: 'application', 'bom-ref': self, name: pkg.name, version: pkg.version, purl: self, ...(pkg.license ? { licenses: [{ expression: pkg.license }] } : {}) },
-      properties: [{ name: 'routesync:scope', value: 'packages bundled into dist/providers/aws-vpc/ec2-api.js; the others are in node_modules and package-lock.json' }],
+      properties: [{ name: 'routesync:scope', value: 'packages bundled into dist/providers/aws-vpc/ec2-api.js and service-quotas-api.js (and their shared chunk); the others are in node_modules and package-lock.json' }],
     },
     components: list,
     dependencies: [{ ref: self, dependsOn: list.map((c) => c['bom-ref']) }],

@@ -1,5 +1,6 @@
-// Build step (`npm run build`, after tsc): bundles dist/providers/aws-vpc/ec2-api.js in place with
-// the part of the AWS SDK it uses. The SDK's package entry evaluates the schemas of all of EC2's
+// Build step (`npm run build`, after tsc): bundles dist/providers/aws-vpc/ec2-api.js and
+// service-quotas-api.js in place with the part of the AWS SDK they use; the code both clients
+// share (smithy core, credentials, HTTP) goes into one chunk beside them, loaded once. The SDK's package entry evaluates the schemas of all of EC2's
 // ~750 actions at load (about 88 MiB of RSS); a tree-shaken bundle of the six actions routesync
 // calls costs about 8 MiB. The SDK's documentation recommends bundling for the same reason.
 //
@@ -14,14 +15,15 @@
 // package-lock.json does not pin one of them.
 //
 // Plain JavaScript: it runs before anything is compiled and only needs esbuild.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, version as esbuildVersion } from 'esbuild';
 import { METAFILE_PATH, SBOM_PATH, buildSbom } from './bundle-sbom.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const target = join(root, 'dist', 'providers', 'aws-vpc', 'ec2-api.js');
+const outdir = join(root, 'dist', 'providers', 'aws-vpc');
+const targets = ['ec2-api.js', 'service-quotas-api.js'].map((name) => join(outdir, name));
 
 /** `{ [_name]: value }` → `{ "literal": value }` for the string constants `_name` of a schema file. */
 const literalSchemaKeys = {
@@ -37,14 +39,20 @@ const literalSchemaKeys = {
   },
 };
 
+// Chunks of an earlier build have other hashes: remove them so that only this build's ship.
+for (const name of await readdir(outdir)) if (/^aws-sdk-[A-Z0-9]+\.js$/.test(name)) await rm(join(outdir, name));
+
 const { metafile } = await build({
   // Metafile input paths relative to the root, as package-lock.json keys them.
   absWorkingDir: root,
   metafile: true,
-  entryPoints: [target],
-  outfile: target,
+  entryPoints: targets,
+  outdir,
+  outbase: outdir,
   allowOverwrite: true,
   bundle: true,
+  splitting: true,
+  chunkNames: 'aws-sdk-[hash]',
   platform: 'node',
   format: 'esm',
   target: 'node20',

@@ -21,11 +21,14 @@ const ROUTE_TABLE_ID = '--route-table-id';
 const VPC_ID = '--vpc-id';
 const REGION = '--aws-region';
 const ENDPOINT = '--aws-endpoint';
+const SERVICE_QUOTAS_ENDPOINT = '--aws-service-quotas-endpoint';
+const ROUTE_LIMIT_FALLBACK = 50;
 
 export const declaration: ProviderDeclaration<AwsVpcSettings> = {
   name: 'aws-vpc',
-  // AWS's quota was 50 routes per table until 2025 (500 since); 50 stays the conservative default.
-  routeLimit: 50,
+  // Only when Service Quotas cannot be read: 50 was AWS's default until June 2025 (500 since), so
+  // every account, however old or unadjusted, holds at least 50 routes per table.
+  routeLimitFallback: ROUTE_LIMIT_FALLBACK,
   // Large listings parsed in bursts leave little alive: a small heap costs little here (src/heap-tuning.ts).
   smallHeap: true,
   flags: [
@@ -56,6 +59,14 @@ export const declaration: ProviderDeclaration<AwsVpcSettings> = {
       fallbackEnv: ['AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL'],
       check: (value, label) => void url(label, value),
     },
+    {
+      flag: SERVICE_QUOTAS_ENDPOINT,
+      arg: 'url',
+      // The SDK's service-specific variable; a local http:// --aws-endpoint (simulator, LocalStack, moto) serves both APIs.
+      help: 'Service Quotas endpoint override, for --route-limit auto (default: $AWS_ENDPOINT_URL_SERVICE_QUOTAS, $AWS_ENDPOINT_URL, an http:// --aws-endpoint)',
+      fallbackEnv: ['AWS_ENDPOINT_URL_SERVICE_QUOTAS', 'AWS_ENDPOINT_URL'],
+      check: (value, label) => void url(label, value),
+    },
   ],
   env: [RATE_LIMITS_ENV],
 
@@ -64,6 +75,7 @@ export const declaration: ProviderDeclaration<AwsVpcSettings> = {
     const vpcId = values.text(VPC_ID);
     const region = values.text(REGION);
     const endpoint = values.text(ENDPOINT);
+    const serviceQuotasEndpoint = values.text(SERVICE_QUOTAS_ENDPOINT) ?? (endpoint?.startsWith('http://') === true ? endpoint : undefined);
     if (routeTableIds.length === 0 && vpcId === undefined) {
       throw new UsageError('--provider aws-vpc needs --route-table-id or --vpc-id (to discover tables tagged routesync/cluster=<cluster-name>)');
     }
@@ -82,8 +94,9 @@ export const declaration: ProviderDeclaration<AwsVpcSettings> = {
       rateLimits,
       ...(vpcId !== undefined ? { vpcId } : {}),
       ...(endpoint !== undefined ? { endpoint } : {}),
+      ...(serviceQuotasEndpoint !== undefined ? { serviceQuotasEndpoint } : {}),
     };
   },
 
-  create: async (context) => (await import('./from-config.js')).createFromConfig(context),
+  create: async (context) => (await import('./from-config.js')).createFromConfig(context, ROUTE_LIMIT_FALLBACK),
 };

@@ -10,11 +10,14 @@ export interface AwsVpcSettings {
   readonly vpcId?: string;
   readonly region: string;
   readonly endpoint?: string;
+  /** Service Quotas endpoint (--aws-service-quotas-endpoint, or a local http:// --aws-endpoint). */
+  readonly serviceQuotasEndpoint?: string;
   /** EC2 request-rate limits to pace by; false: no client-side pacing. */
   readonly rateLimits: Readonly<Record<string, RateLimit>> | false;
 }
 
-export async function createFromConfig(context: ProviderContext<AwsVpcSettings>): Promise<RouteProvider> {
+/** `routeLimitFallback`: the declaration's value for --route-limit auto when no quota read succeeds. */
+export async function createFromConfig(context: ProviderContext<AwsVpcSettings>, routeLimitFallback: number): Promise<RouteProvider> {
   const { config, logger, userAgentSuffix } = context;
   const aws = config.providerSettings;
   // A plain-http endpoint is a local simulator (ours, moto, LocalStack): it checks no signature,
@@ -30,6 +33,8 @@ export async function createFromConfig(context: ProviderContext<AwsVpcSettings>)
       ...(aws.vpcId !== undefined ? { vpcId: aws.vpcId } : {}),
       clusterName: config.clusterName,
       routeLimit: config.routeLimit,
+      routeLimitFallback,
+      ...(aws.serviceQuotasEndpoint !== undefined ? { serviceQuotasEndpoint: aws.serviceQuotasEndpoint } : {}),
       userAgentSuffix,
       ...(plainHttpWithoutCredentials ? { credentials: { accessKeyId: 'local-endpoint', secretAccessKey: 'unsigned' } } : {}),
       rateLimits: aws.rateLimits,

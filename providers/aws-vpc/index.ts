@@ -22,12 +22,16 @@ import type { Change, NodeResolution, RateLimit, ResolveOptions, RouteProvider, 
 import { createEc2Client, ec2ApiFromClient, type Ec2Api } from './ec2-api.js';
 import { AWS_EC2_RATE_LIMITS, ec2ActionFor } from './limits.js';
 import { NodeCache } from './node-cache.js';
+import { RouteQuotaReader } from './route-quota.js';
 import { listManagedTables } from './route-tables.js';
+import { createServiceQuotasClient, serviceQuotasApiFromClient, type ServiceQuotasApi } from './service-quotas-api.js';
 
 export { createEc2Client, ec2ApiFromClient, type Ec2Api, type Ec2ClientSettings } from './ec2-api.js';
 export { AWS_EC2_RATE_LIMITS, ec2ActionFor } from './limits.js';
 export { ENI_PAGE_SIZE, MAX_FILTER_VALUES, NOT_FOUND_LIFETIME_MS } from './node-cache.js';
 export { CLUSTER_TAG_KEY } from './route-tables.js';
+export { QUOTA_REFRESH_MS, QUOTA_RETRY_MS, ROUTES_PER_TABLE_QUOTA } from './route-quota.js';
+export { createServiceQuotasClient, serviceQuotasApiFromClient, type ServiceQuotasApi } from './service-quotas-api.js';
 
 export const PROVIDER_NAME = 'aws-vpc';
 
@@ -45,8 +49,17 @@ export interface AwsVpcProviderOptions {
   readonly routeTableIds: readonly string[];
   readonly vpcId?: string;
   readonly clusterName: string;
-  /** The route limit reported for every table (--route-limit). */
-  readonly routeLimit: number;
+  /** --route-limit: a number for every table, or `auto`: the account's quota, read from Service Quotas. */
+  readonly routeLimit: number | 'auto';
+  /** The limit when `auto` cannot read the quota (default 50: see flags.ts). */
+  readonly routeLimitFallback?: number;
+  /** Service Quotas endpoint override (a simulator); default the SDK's for the region. */
+  readonly serviceQuotasEndpoint?: string;
+  /** A ready Service Quotas surface (tests); default a real client built from the options. */
+  readonly serviceQuotas?: ServiceQuotasApi;
+  /** How often the quota is read again, ms (default hourly), and how soon after a failed read. */
+  readonly quotaRefreshMs?: number;
+  readonly quotaRetryMs?: number;
   /** Appended to the SDK user agent, e.g. `routesync/0.1.0`. */
   readonly userAgentSuffix?: string;
   readonly logger?: AwsVpcLogger;
@@ -94,16 +107,32 @@ export function createAwsVpcProvider(options: AwsVpcProviderOptions): RouteProvi
         connectionTimeoutMs: options.connectionTimeoutMs ?? 5_000,
       }),
     );
-  return new AwsVpcProvider(api, options, options.logger ?? NO_LOG);
+  const quotas =
+    options.routeLimit !== 'auto'
+      ? undefined
+      : (options.serviceQuotas ??
+        serviceQuotasApiFromClient(
+          createServiceQuotasClient({
+            region: options.region,
+            ...(options.serviceQuotasEndpoint !== undefined ? { endpoint: options.serviceQuotasEndpoint } : {}),
+            ...(options.userAgentSuffix !== undefined ? { userAgentSuffix: options.userAgentSuffix } : {}),
+            ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+            requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+            connectionTimeoutMs: options.connectionTimeoutMs ?? 5_000,
+          }),
+        ));
+  return new AwsVpcProvider(api, quotas, options, options.logger ?? NO_LOG);
 }
 
 class AwsVpcProvider implements RouteProvider {
   readonly name = PROVIDER_NAME;
   readonly pacer?: Pacer;
   private readonly nodes: NodeCache;
+  private readonly quota: RouteQuotaReader;
 
   constructor(
     private readonly api: Ec2Api,
+    private readonly quotas: ServiceQuotasApi | undefined,
     private readonly options: AwsVpcProviderOptions,
     private readonly log: AwsVpcLogger,
   ) {
@@ -115,6 +144,16 @@ class AwsVpcProvider implements RouteProvider {
           this.log.warn({ action, drained }, drained ? 'EC2 throttled a paced call: slowing this action down' : 'EC2 throttled a call sent before the slowdown'),
       });
     }
+    this.quota = new RouteQuotaReader(
+      quotas,
+      {
+        routeLimit: options.routeLimit,
+        fallback: options.routeLimitFallback ?? 50,
+        ...(options.quotaRefreshMs !== undefined ? { refreshMs: options.quotaRefreshMs } : {}),
+        ...(options.quotaRetryMs !== undefined ? { retryMs: options.quotaRetryMs } : {}),
+      },
+      log,
+    );
     this.nodes = new NodeCache(
       api,
       this.pacer,
@@ -143,9 +182,15 @@ class AwsVpcProvider implements RouteProvider {
   }
 
   private async listTablesOnce(signal: AbortSignal): Promise<RouteTable[]> {
-    const listed = await listManagedTables(this.api, this.pacer, this.options, this.log, signal);
+    // The quota is account-wide: every table gets it (read at most once per period, not per pass).
+    const reading = await this.quota.current(signal);
+    const listed = await listManagedTables(this.api, this.pacer, { ...this.options, routeLimit: reading.limit }, this.log, signal);
     this.nodes.sawTables(listed.vpcs, listed.tables);
-    return listed.tables;
+    return listed.tables.map((table) => ({
+      ...table,
+      limitSource: reading.source,
+      ...(reading.readAt !== undefined ? { limitReadAt: reading.readAt } : {}),
+    }));
   }
 
   private async applyWith(change: Change, signal: AbortSignal): Promise<void> {
@@ -195,6 +240,7 @@ class AwsVpcProvider implements RouteProvider {
 
   close(): Promise<void> {
     this.api.destroy();
+    this.quotas?.destroy();
     return Promise.resolve();
   }
 }

@@ -47,7 +47,16 @@ export interface GceApi {
   /** instances.aggregatedList, every page: `[scope, scoped list]` pairs (`zones/<zone>`). */
   aggregatedInstances(project: string, signal: AbortSignal): AsyncIterable<readonly [string, GceInstancesScopedList]>;
   /** Releases sockets. */
+  /**
+   * projects.get, its quotas only (ROUTES among them: `limit`, `usage`). Optional: a surface
+   * without it (a stub) cannot read quotas, and --route-limit auto falls back.
+   */
+  getProject?(project: string, signal: AbortSignal): Promise<GceProjectQuotas>;
   close(): Promise<void>;
+}
+
+export interface GceProjectQuotas {
+  readonly quotas: ReadonlyArray<{ readonly metric: string; readonly limit?: number; readonly usage?: number }>;
 }
 
 /** A Compute API error as routesync classifies it (src/errors.ts reads `status` and `errors[0].reason`). */
@@ -185,6 +194,7 @@ type ClientModules = {
   RoutesClient: typeof Compute.RoutesClient;
   GlobalOperationsClient: typeof Compute.GlobalOperationsClient;
   InstancesClient: typeof Compute.InstancesClient;
+  ProjectsClient: typeof Compute.ProjectsClient;
 };
 
 let modules: ClientModules | undefined;
@@ -202,8 +212,14 @@ function loadClients(): ClientModules {
       RoutesClient: (require('@google-cloud/compute/build/src/v1/routes_client.js') as ClientModules).RoutesClient,
       GlobalOperationsClient: (require('@google-cloud/compute/build/src/v1/global_operations_client.js') as ClientModules).GlobalOperationsClient,
       InstancesClient: (require('@google-cloud/compute/build/src/v1/instances_client.js') as ClientModules).InstancesClient,
+      ProjectsClient: (require('@google-cloud/compute/build/src/v1/projects_client.js') as ClientModules).ProjectsClient,
     };
-    if (typeof modules.RoutesClient !== 'function' || typeof modules.GlobalOperationsClient !== 'function' || typeof modules.InstancesClient !== 'function') {
+    if (
+      typeof modules.RoutesClient !== 'function' ||
+      typeof modules.GlobalOperationsClient !== 'function' ||
+      typeof modules.InstancesClient !== 'function' ||
+      typeof modules.ProjectsClient !== 'function'
+    ) {
       throw new Error('unexpected module layout');
     }
   } catch {
@@ -267,7 +283,7 @@ export async function createAuthClient(endpoint: string | undefined): Promise<Au
 
 /** Wraps the real REST clients; every call carries its AbortSignal down to the HTTP request. */
 export function computeApiFromSettings(settings: ComputeClientSettings & { readonly authClient: AuthClient }): GceApi {
-  const { RoutesClient, GlobalOperationsClient, InstancesClient } = loadClients();
+  const { RoutesClient, GlobalOperationsClient, InstancesClient, ProjectsClient } = loadClients();
   const authClient = settings.authClient;
   propagateSignals(authClient);
   const endpoint = settings.endpoint !== undefined ? parseEndpoint(settings.endpoint) : undefined;
@@ -279,6 +295,7 @@ export function computeApiFromSettings(settings: ComputeClientSettings & { reado
   const routes = new RoutesClient(options);
   const operations = new GlobalOperationsClient(options);
   const instances = new InstancesClient(options);
+  const projects = new ProjectsClient(options);
   const timeoutMs = settings.requestTimeoutMs ?? 60_000;
   const waitTimeoutMs = settings.waitTimeoutMs ?? Math.max(WAIT_REQUEST_TIMEOUT_MS, timeoutMs);
   const headers: Record<string, string> = {};
@@ -324,6 +341,17 @@ export function computeApiFromSettings(settings: ComputeClientSettings & { reado
       run(signal, async () => operationOf((await routes.insert({ project, routeResource: route }, callOptions()))[0])),
     deleteRoute: (project, route, signal) =>
       run(signal, async () => operationOf((await routes.delete({ project, route }, callOptions()))[0])),
+    getProject: (project, signal) =>
+      run(signal, async () => {
+        const [found] = await projects.get({ project }, callOptions());
+        return {
+          quotas: (found.quotas ?? []).map((q) => ({
+            metric: q.metric ?? '',
+            ...(typeof q.limit === 'number' ? { limit: q.limit } : {}),
+            ...(typeof q.usage === 'number' ? { usage: q.usage } : {}),
+          })),
+        };
+      }),
     waitOperation: (project, operation, signal) =>
       run(signal, async () => (await operations.wait({ project, operation }, callOptions(waitTimeoutMs)))[0], waitTimeoutMs),
     aggregatedInstances: (project, signal) => ({
@@ -332,7 +360,10 @@ export function computeApiFromSettings(settings: ComputeClientSettings & { reado
         // One signal for the whole listing (every page), released when it ends, fails or is left.
         const own = linkedSignal(signal, timeoutMs);
         const iterator = callSignal.run(own.signal, () =>
-          instances.aggregatedListAsync({ project, maxResults: 500 }, callOptions())[Symbol.asyncIterator](),
+          // returnPartialSuccess: an unreachable zone comes back as its scope's UNREACHABLE warning
+          // (and in `unreachables`, which the item iterator does not surface) instead of failing the
+          // whole listing (https://cloud.google.com/compute/docs/reference/rest/v1/instances/aggregatedList).
+          instances.aggregatedListAsync({ project, maxResults: 500, returnPartialSuccess: true }, callOptions())[Symbol.asyncIterator](),
         );
         return {
           next: async () => {
@@ -356,7 +387,7 @@ export function computeApiFromSettings(settings: ComputeClientSettings & { reado
       },
     }),
     close: async () => {
-      await Promise.allSettled([routes.close(), operations.close(), instances.close()]);
+      await Promise.allSettled([routes.close(), operations.close(), instances.close(), projects.close()]);
     },
   };
 }

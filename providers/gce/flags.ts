@@ -10,11 +10,13 @@ import type { GceSettings } from './from-config.js';
 const PROJECT = '--gce-project';
 const NETWORK = '--gce-network';
 const ENDPOINT = '--gce-endpoint';
+const ROUTE_LIMIT_FALLBACK = 100;
 
 export const declaration: ProviderDeclaration<GceSettings> = {
   name: 'gce',
-  // The ROUTES quota counts every static route of the project; 100 leaves room on a default quota.
-  routeLimit: 100,
+  // Only when projects.get cannot be read: 100 was the ROUTES quota of a new project in flannel's
+  // day (250 is common now), so a project rarely holds fewer.
+  routeLimitFallback: ROUTE_LIMIT_FALLBACK,
   // The Compute client keeps large API descriptors alive; a small heap would slow every pass (src/heap-tuning.ts).
   smallHeap: false,
   flags: [
@@ -51,5 +53,5 @@ export const declaration: ProviderDeclaration<GceSettings> = {
     return { project, network, ...(endpoint !== undefined ? { endpoint } : {}) };
   },
 
-  create: async (context) => (await import('./from-config.js')).createFromConfig(context),
+  create: async (context) => (await import('./from-config.js')).createFromConfig(context, ROUTE_LIMIT_FALLBACK),
 };

@@ -11,7 +11,8 @@ export interface GceSettings {
   readonly endpoint?: string;
 }
 
-export async function createFromConfig(context: ProviderContext<GceSettings>): Promise<RouteProvider> {
+/** `routeLimitFallback`: the declaration's value for --route-limit auto when projects.get cannot be read. */
+export async function createFromConfig(context: ProviderContext<GceSettings>, routeLimitFallback: number): Promise<RouteProvider> {
   const { config, logger, userAgentSuffix } = context;
   const gce = config.providerSettings;
   // An http:// endpoint (a local emulator or simulator) is used without Google auth; otherwise the
@@ -21,6 +22,7 @@ export async function createFromConfig(context: ProviderContext<GceSettings>): P
     network: gce.network,
     clusterName: config.clusterName,
     routeLimit: config.routeLimit,
+    routeLimitFallback,
     ...(gce.endpoint !== undefined ? { endpoint: gce.endpoint } : {}),
     userAgentSuffix,
     logger: logger.child({ provider: PROVIDER_NAME }),

@@ -23,6 +23,7 @@ import type { Change, NodeResolution, RouteProvider, RouteTable } from '../provi
 import { GceApiError, computeApiFromSettings, createAuthClient, type GceApi, type GceOperation, type GceRoute } from './compute-api.js';
 import { InstanceLookups } from './instances.js';
 import { waitDone, type OperationWaitOptions, type WaitClock } from './operation-wait.js';
+import { GceRouteQuotaReader } from './route-quota.js';
 import { mapRoutes, networkPath, routeBody, routeName, sameRoute, type MappingContext } from './route-mapping.js';
 
 export {
@@ -64,8 +65,13 @@ export interface GceProviderOptions {
   readonly network: string;
   /** --cluster-name: route name prefix and description. */
   readonly clusterName: string;
-  /** --route-limit: the project's ROUTES quota as routesync should respect it. */
-  readonly routeLimit: number;
+  /** --route-limit: a number, or `auto`: the project's ROUTES quota from projects.get. */
+  readonly routeLimit: number | 'auto';
+  /** The limit when `auto` cannot read the quota (default 100: see flags.ts). */
+  readonly routeLimitFallback?: number;
+  /** How often the quota is read again, ms (default hourly), and how soon after a failed read. */
+  readonly quotaRefreshMs?: number;
+  readonly quotaRetryMs?: number;
   /** --gce-endpoint; an http:// endpoint is used without Google auth. */
   readonly endpoint?: string;
   /** Appended to every request's User-Agent. */
@@ -121,6 +127,7 @@ class GceProvider implements RouteProvider {
   private readonly tableId: string;
   private readonly mapping: MappingContext;
   private readonly instances: InstanceLookups;
+  private readonly quota: GceRouteQuotaReader;
   /** Owner-marked route names per destination from the last listing, the canonical name first. */
   private markedNames = new Map<string, string[]>();
   private lastOutside: string | undefined;
@@ -132,6 +139,17 @@ class GceProvider implements RouteProvider {
   ) {
     this.tableId = networkPath(options.project, options.network);
     this.mapping = { project: options.project, clusterName: options.clusterName, tableId: this.tableId };
+    this.quota = new GceRouteQuotaReader(
+      api,
+      {
+        project: options.project,
+        routeLimit: options.routeLimit,
+        fallback: options.routeLimitFallback ?? 100,
+        ...(options.quotaRefreshMs !== undefined ? { refreshMs: options.quotaRefreshMs } : {}),
+        ...(options.quotaRetryMs !== undefined ? { retryMs: options.quotaRetryMs } : {}),
+      },
+      log,
+    );
     this.instances = new InstanceLookups(api, options.project, this.tableId, log);
   }
 
@@ -152,7 +170,10 @@ class GceProvider implements RouteProvider {
   private async listTablesOnce(signal: AbortSignal): Promise<RouteTable[]> {
     // A new pass: the next resolveNodes lists the instances again (unless told to trust its cache).
     this.instances.newPass();
-    const mapped = mapRoutes(await this.listAllRoutes(signal), this.mapping);
+    const listed = await this.listAllRoutes(signal);
+    // Right after the listing, so that its usage describes the same moment (when this pass reads).
+    const reading = await this.quota.current(signal);
+    const mapped = mapRoutes(listed, this.mapping);
     this.markedNames = mapped.markedNames;
 
     const { otherNetworks, unsupported } = mapped.staticOutside;
@@ -161,12 +182,22 @@ class GceProvider implements RouteProvider {
       this.lastOutside = summary;
       if (otherNetworks + unsupported > 0) {
         this.log.info(
-          { otherNetworks, ipv6OrOther: unsupported, routeLimit: this.options.routeLimit },
+          { otherNetworks, ipv6OrOther: unsupported, routeLimit: reading.limit },
           `${otherNetworks + unsupported} static route(s) outside ${this.tableId} share the project's ROUTES quota with it`,
         );
       }
     }
-    return [{ id: this.tableId, limit: this.options.routeLimit, quota: 'gce-routes-per-project', routes: mapped.routes }];
+    return [
+      {
+        id: this.tableId,
+        limit: reading.limit,
+        limitSource: reading.source,
+        ...(reading.readAt !== undefined ? { limitReadAt: reading.readAt } : {}),
+        ...(reading.usage !== undefined ? { quotaUsage: reading.usage } : {}),
+        quota: 'gce-routes-per-project',
+        routes: mapped.routes,
+      },
+    ];
   }
 
   private async applyOnce(change: Change, signal: AbortSignal): Promise<void> {

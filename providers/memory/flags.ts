@@ -8,11 +8,13 @@ import type { ProviderDeclaration } from '../declaration.js';
 import type { MemorySettings } from './from-config.js';
 
 const TABLES = '--memory-tables';
+const ROUTE_LIMIT_FALLBACK = 10;
 
 export const declaration: ProviderDeclaration<MemorySettings> = {
   name: 'memory',
   hidden: true,
-  routeLimit: 10,
+  // The memory provider has no quota to read: auto means this.
+  routeLimitFallback: ROUTE_LIMIT_FALLBACK,
   smallHeap: false,
   flags: [
     {
@@ -30,5 +32,5 @@ export const declaration: ProviderDeclaration<MemorySettings> = {
     return { tables };
   },
 
-  create: async (context) => (await import('./from-config.js')).createFromConfig(context),
+  create: async (context) => (await import('./from-config.js')).createFromConfig(context, ROUTE_LIMIT_FALLBACK),
 };

@@ -8,8 +8,9 @@ export interface MemorySettings {
   readonly tables: readonly string[];
 }
 
-export async function createFromConfig(context: ProviderContext<MemorySettings>): Promise<RouteProvider> {
+/** `routeLimitFallback`: the declaration's value, used for --route-limit auto. */
+export async function createFromConfig(context: ProviderContext<MemorySettings>, routeLimitFallback: number): Promise<RouteProvider> {
   const provider = new MemoryProvider();
-  for (const id of context.config.providerSettings.tables) provider.addTable(id, context.config.routeLimit);
+  for (const id of context.config.providerSettings.tables) provider.addTable(id, context.config.routeLimit === 'auto' ? routeLimitFallback : context.config.routeLimit);
   return Promise.resolve(provider);
 }

@@ -36,6 +36,8 @@ export interface TableCount {
   readonly counted: number;
   /** Weight of the counted routes in the managed space that are not routesync's. */
   readonly foreignCounted: number;
+  /** Weight of every counted route of the table, inside the managed space or not: what the quota's own usage should say. */
+  readonly total: number;
 }
 
 export function countTable(table: RouteTable, isOwned: (route: ActualRoute) => boolean): TableCount {
@@ -51,5 +53,5 @@ export function countTable(table: RouteTable, isOwned: (route: ActualRoute) => b
     counted += weight;
     if (!isOwned(route)) foreignCounted += weight;
   }
-  return { limit: Math.max(0, table.limit - outside), counted, foreignCounted };
+  return { limit: Math.max(0, table.limit - outside), counted, foreignCounted, total: counted + outside };
 }

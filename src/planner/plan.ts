@@ -243,6 +243,11 @@ export function plan(input: PlanInput): Plan {
     tableOutcomes.push({
       id: table.id,
       limit: count.limit,
+      quotaLimit: table.limit,
+      limitSource: table.limitSource ?? 'flag',
+      ...(table.quotaUsage !== undefined && table.quotaUsage !== count.total
+        ? { usageDisagreement: { reported: table.quotaUsage, counted: count.total } }
+        : {}),
       foreignCounted: count.foreignCounted,
       capacity,
       ownedAfter: kept.length + deferred + createCount,

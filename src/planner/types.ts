@@ -1,6 +1,6 @@
 /** What the planner takes and gives: its input, its policy and the plan with what became of every lease and table. */
 import type { Lease } from '../leases/types.js';
-import type { Change, NodeResolution, RouteTable } from '../../providers/provider.js';
+import type { Change, LimitSource, NodeResolution, RouteTable } from '../../providers/provider.js';
 import type { DeleteCap } from './policy/delete-cap.js';
 
 export interface PlanPolicy {
@@ -60,6 +60,14 @@ export interface TableOutcome {
   readonly id: string;
   /** The table's limit less what counted routes outside the managed space use (GCE: other networks). */
   readonly limit: number;
+  /** The table's whole limit (RouteTable.limit) and where it came from. */
+  readonly quotaLimit: number;
+  readonly limitSource: LimitSource;
+  /**
+   * The cloud's own usage count of the quota disagrees with what the listing counted (GCE ROUTES
+   * `usage`): the counting rule or the listing misses something, or the routes changed between the two reads.
+   */
+  readonly usageDisagreement?: { readonly reported: number; readonly counted: number };
   /** Counted routes of the managed space that are not routesync's (the `local` route included on AWS). */
   readonly foreignCounted: number;
   /** limit − foreignCounted: how many routes routesync may hold in this table. */

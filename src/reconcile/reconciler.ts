@@ -8,6 +8,7 @@ import type { Change, RouteProvider } from '../../providers/provider.js';
 import { partialOutcome, plan, type LeaseOutcome, type Plan, type PlanPolicy, type TableOutcome } from '../planner/plan.js';
 import { applyChanges, DEFAULT_APPLY_OPTIONS, HELD_BACK_CODE, type ApplyOptions, type ChangeResult } from './apply.js';
 import { classifyError, type ClassifiedError } from '../errors.js';
+import { LearnedLimits } from './learned-limits.js';
 
 /** What the reconciler needs of a lease source: a complete, fresh snapshot or nothing. */
 export interface LeaseView {
@@ -95,6 +96,7 @@ function settle(outcomes: readonly LeaseOutcome[], results: readonly ChangeResul
 export class Reconciler {
   private lastBackendWarning: string | undefined;
   private readonly applyOptions: ApplyOptions;
+  private readonly learned = new LearnedLimits();
 
   constructor(
     private readonly provider: RouteProvider,
@@ -149,7 +151,8 @@ export class Reconciler {
     let tables;
     let resolutions;
     try {
-      tables = await this.provider.listTables(signal);
+      // What refusals taught since the last quota read lowers the limits the plan sees.
+      tables = this.learned.apply(await this.provider.listTables(signal));
       const nodeIps = [...new Set(snapshot.leases.map((lease) => lease.nodeIp))];
       resolutions = await this.provider.resolveNodes(nodeIps, signal, { refresh: options.refresh ?? true });
     } catch (err) {
@@ -182,6 +185,20 @@ export class Reconciler {
     }
 
     const results = await applyChanges(this.provider, computed.changes, signal, this.applyOptions, computed.budgets);
+    for (const learned of this.learned.learn(tables, computed.budgets, results)) {
+      this.logger.warn(
+        { table: learned.table, limit: learned.limit, reported: learned.previous },
+        `the cloud refused a create at ${learned.limit} routes, below the limit of ${learned.previous} it reported: using ${learned.limit} until the quota is read again`,
+      );
+    }
+    for (const table of computed.tables) {
+      if (table.usageDisagreement !== undefined) {
+        this.logger.warn(
+          { table: table.id, ...table.usageDisagreement },
+          `the quota's usage (${table.usageDisagreement.reported}) differs from the ${table.usageDisagreement.counted} counted routes routesync listed`,
+        );
+      }
+    }
     return finish({
       outcome: 'applied',
       plan: computed,

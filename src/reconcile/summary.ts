@@ -8,10 +8,13 @@ export function formatSummary(report: PassReport, provider: string): string {
   for (const table of report.tables) {
     lines.push(
       `  table ${table.id}: ${table.ownedAfter}/${table.capacity} routesync routes ` +
-        `(limit ${table.limit}, ${table.foreignCounted} foreign counted); ` +
+        `(limit ${table.limit}${table.quotaLimit !== table.limit ? ` of ${table.quotaLimit}` : ''} from ${table.limitSource}, ${table.foreignCounted} foreign counted); ` +
         `${table.creates} created, ${table.replaces} replaced, ${table.deletes} deleted` +
         (table.deferredDeletes > 0 ? `, ${table.deferredDeletes} deletes deferred` : ''),
     );
+    if (table.usageDisagreement !== undefined) {
+      lines.push(`    quota usage ${table.usageDisagreement.reported} reported by the cloud, ${table.usageDisagreement.counted} counted in the listing`);
+    }
   }
   const verb = report.outcome === 'dry-run' ? 'to be routed' : 'routed';
   const routed = report.outcome === 'dry-run' ? count('routed') + count('pending') : count('routed');

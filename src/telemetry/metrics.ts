@@ -24,6 +24,7 @@ export class Metrics {
   private readonly invalid: Gauge;
   private readonly tableCapacity: Gauge;
   private readonly tableOwned: Gauge;
+  private readonly tableLimit: Gauge;
   private readonly passDuration: Histogram;
   private readonly passes: Counter;
   private readonly changes: Counter;
@@ -51,6 +52,12 @@ export class Metrics {
     this.unrouted = new Gauge({ name: 'routesync_unrouted_leases', help: 'Leases without a route, by reason', labelNames: ['reason'], registers });
     this.invalid = new Gauge({ name: 'routesync_invalid_leases', help: 'Keys under subnets/ that could not be used', registers });
     this.tableCapacity = new Gauge({ name: 'routesync_table_capacity', help: 'Routes routesync may hold per table (limit minus counted foreign routes)', labelNames: ['table'], registers });
+    this.tableLimit = new Gauge({
+      name: 'routesync_table_limit',
+      help: 'Route limit per table and where it came from (flag, quota-api, default-api, fallback, learned-from-refusal)',
+      labelNames: ['table', 'source'],
+      registers,
+    });
     this.tableOwned = new Gauge({ name: 'routesync_table_owned_routes', help: 'Routes routesync owns per table after the last pass', labelNames: ['table'], registers });
     this.passDuration = new Histogram({ name: 'routesync_reconcile_duration_seconds', help: 'Duration of reconcile passes', labelNames: ['outcome'], buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300], registers });
     this.passes = new Counter({ name: 'routesync_reconcile_passes_total', help: 'Reconcile passes by outcome', labelNames: ['outcome'], registers });
@@ -91,10 +98,12 @@ export class Metrics {
     this.invalid.set(report.invalid.length);
     this.tableCapacity.reset();
     this.tableOwned.reset();
+    this.tableLimit.reset();
     this.tableRoutes.reset();
     for (const table of report.tables) {
       this.tableCapacity.set({ table: table.id }, table.capacity);
       this.tableOwned.set({ table: table.id }, table.ownedAfter);
+      this.tableLimit.set({ table: table.id, source: table.limitSource }, table.quotaLimit);
       this.tableRoutes.set({ table: table.id, owner: 'routesync' }, table.ownedAfter);
       this.tableRoutes.set({ table: table.id, owner: 'foreign' }, table.foreignCounted);
     }

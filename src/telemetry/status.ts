@@ -31,8 +31,22 @@ export interface StatusDocument {
     missingIn?: readonly string[];
   }>;
   readonly invalidLeases: ReadonlyArray<{ key: string; reason: string }>;
-  /** `foreignCounted`: routes that are not routesync's but count toward the table's limit. */
-  readonly tables: ReadonlyArray<{ id: string; limit: number; capacity: number; owned: number; foreignCounted: number }>;
+  /**
+   * `foreignCounted`: routes that are not routesync's but count toward the table's limit.
+   * `quotaLimit` and `limitSource`: the table's whole limit and where it came from (flag,
+   * quota-api, default-api, fallback, learned-from-refusal); `limit` is what is left of it to the managed space.
+   * `usageDisagreement`: the cloud's usage count of the quota differs from what the listing counted.
+   */
+  readonly tables: ReadonlyArray<{
+    id: string;
+    limit: number;
+    quotaLimit: number;
+    limitSource: string;
+    capacity: number;
+    owned: number;
+    foreignCounted: number;
+    usageDisagreement?: { reported: number; counted: number };
+  }>;
 }
 
 export interface StatusFacts {
@@ -76,6 +90,15 @@ export function buildStatus(facts: StatusFacts): StatusDocument {
       ...(l.missingIn !== undefined ? { missingIn: l.missingIn } : {}),
     })),
     invalidLeases: (report?.invalid ?? []).map((i) => ({ key: i.key, reason: i.reason })),
-    tables: (report?.tables ?? []).map((t) => ({ id: t.id, limit: t.limit, capacity: t.capacity, owned: t.ownedAfter, foreignCounted: t.foreignCounted })),
+    tables: (report?.tables ?? []).map((t) => ({
+      id: t.id,
+      limit: t.limit,
+      quotaLimit: t.quotaLimit,
+      limitSource: t.limitSource,
+      capacity: t.capacity,
+      owned: t.ownedAfter,
+      foreignCounted: t.foreignCounted,
+      ...(t.usageDisagreement !== undefined ? { usageDisagreement: { ...t.usageDisagreement } } : {}),
+    })),
   };
 }

@@ -25,8 +25,10 @@ export interface AwsCluster {
   readonly subnetId: string;
   readonly tableId: string;
   readonly clusterName: string;
-  /** The simulator's route limit per table, passed to routesync as --route-limit. */
+  /** The simulator's route limit per table, passed to routesync as --route-limit unless `autoLimit`. */
   readonly routeLimit: number;
+  /** No --route-limit: routesync reads the quota from the simulator's Service Quotas. */
+  readonly autoLimit: boolean;
   readonly nodes: Node[];
   /** Adds one more node (instance + ENI); its lease subnet is 10.1.<index>.0/24. */
   addNode(options?: { sourceDestCheck?: boolean }): Node;
@@ -46,6 +48,8 @@ export function leaseSubnet(index: number): string {
 export async function startAwsCluster(options: {
   nodes: number;
   routeLimit?: number;
+  /** Pass no --route-limit (routesync reads the simulator's quota). */
+  autoLimit?: boolean;
   clusterName?: string;
   sim?: Ec2WorldOptions;
 }): Promise<AwsCluster> {
@@ -75,6 +79,7 @@ export async function startAwsCluster(options: {
     tableId: table.routeTableId,
     clusterName: options.clusterName ?? 'routesync',
     routeLimit: options.routeLimit ?? 50,
+    autoLimit: options.autoLimit ?? false,
     nodes,
     addNode,
     flannelRoutes: (tableId = table.routeTableId) => {
@@ -117,7 +122,7 @@ export function clusterArgs(cluster: AwsCluster, etcdEndpoint: string, prefix: s
     '--log-level', 'info',
     '--leader-election-key', `/routesync-test${prefix}/leader`,
     '--cluster-name', cluster.clusterName,
-    '--route-limit', String(cluster.routeLimit),
+    ...(cluster.autoLimit ? [] : ['--route-limit', String(cluster.routeLimit)]),
     ...extra,
   ];
 }

@@ -37,7 +37,7 @@ function documentWith(leases: number, unrouted: number, invalid = 0): StatusDocu
         : { state: 'unrouted', reason: 'route-limit', detail: 'route limit reached in rtb-0123456789abcdef0' }),
     })),
     invalidLeases: Array.from({ length: invalid }, (_, i) => ({ key: `/coreos.com/network/subnets/bad-${i}`, reason: 'not a subnet key' })),
-    tables: [{ id: 'rtb-0123456789abcdef0', limit: 1000, capacity: 999, owned: 999, foreignCounted: 1 }],
+    tables: [{ id: 'rtb-0123456789abcdef0', limit: 1000, quotaLimit: 1000, limitSource: 'quota-api', capacity: 999, owned: 999, foreignCounted: 1 }],
   };
 }
 

@@ -1,10 +1,11 @@
 /**
  * The EC2 simulator as a real HTTP server: `POST /` speaks the EC2 Query API (form body, XML
- * answers), `/_sim/<method>` is a JSON control API over the world for other processes.
+ * answers) and, with an `X-Amz-Target` header, Service Quotas' JSON protocol (service-quotas.ts); `/_sim/<method>` is a JSON control API over the world for other processes.
  */
 import { header, startSimServer } from '../shared/server.js';
 import { handleEc2Request } from './api.js';
 import { parseQuery } from './query.js';
+import { TARGET_PREFIX, handleServiceQuotasRequest } from './service-quotas.js';
 import { Ec2World, type Ec2WorldOptions } from './world.js';
 
 export interface Ec2SimulatorOptions extends Ec2WorldOptions {
@@ -36,6 +37,9 @@ export const CONTROL_METHODS = [
   'createRouteTable',
   'setTags',
   'setRouteLimit',
+  'setAppliedRouteQuota',
+  'routeQuota',
+  'setServiceQuotasAccess',
   'routeLimitOf',
   'routeTable',
   'routeTables',
@@ -94,6 +98,17 @@ export async function startEc2Simulator(options: Ec2SimulatorOptions = {}): Prom
     handle: async (req, url, body, sleep) => {
       if (url.pathname !== '/' || (req.method !== 'POST' && req.method !== 'GET')) {
         return { kind: 'response', status: 404, headers: { 'content-type': 'text/plain' }, body: 'not found: the EC2 API is POST /' };
+      }
+      // Service Quotas shares the port: its JSON requests name their action in X-Amz-Target (service-quotas.ts).
+      const target = header(req, 'x-amz-target');
+      if (req.method === 'POST' && target.startsWith(TARGET_PREFIX)) {
+        const answer = handleServiceQuotasRequest(world, { target, body, userAgent: header(req, 'user-agent'), amzUserAgent: header(req, 'x-amz-user-agent') });
+        return {
+          kind: 'response',
+          status: answer.status,
+          headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': answer.requestId },
+          body: answer.body,
+        };
       }
       const params = { ...parseQuery(url.search.slice(1)), ...(req.method === 'POST' ? parseQuery(body) : {}) };
       const outcome = await handleEc2Request(

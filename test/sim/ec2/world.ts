@@ -176,6 +176,10 @@ export interface EniSpec {
   readonly deleteOnTermination?: boolean;
 }
 
+/** The Service Quotas reads the simulator serves (service-quotas.ts). */
+export type ServiceQuotasAction = 'GetServiceQuota' | 'GetAWSDefaultServiceQuota';
+export type ServiceQuotasAccess = 'allow' | 'deny' | 'unavailable';
+
 /** One request as the simulator saw it. */
 export interface Ec2Call {
   readonly seq: number;
@@ -242,7 +246,11 @@ export interface Ec2WorldOptions {
   /** Token-bucket throttling on (default) or off. */
   readonly throttling?: boolean;
   readonly buckets?: Partial<Record<ThrottleCategory, BucketSpec>>;
-  /** Default route limit per table (non-propagated routes, `local` included). Default 50. */
+  /**
+   * AWS's default "routes per route table" quota (Service Quotas L-93826ACB), each of IPv4 and IPv6
+   * counted apart: 500 since June 2025 (Amazon VPC quotas,
+   * https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html). Default 500.
+   */
   readonly routeLimit?: number;
   readonly region?: string;
   readonly accountId?: string;
@@ -377,6 +385,8 @@ export class Ec2World {
 
   private timeScaleValue: number;
   private defaultRouteLimit: number;
+  private appliedRouteQuota: number | undefined;
+  private readonly serviceQuotasAccess = new Map<ServiceQuotasAction, ServiceQuotasAccess>();
   private readonly seed: number;
   private readonly idCounters = new Map<string, number>();
   private readonly usedIds = new Set<string>();
@@ -397,7 +407,7 @@ export class Ec2World {
     this.seed = options.seed ?? 1;
     this.clock = options.clock ?? Date.now;
     this.timeScaleValue = positive(options.timeScale ?? 1, 'timeScale');
-    this.defaultRouteLimit = positive(options.routeLimit ?? 50, 'routeLimit');
+    this.defaultRouteLimit = positive(options.routeLimit ?? 500, 'routeLimit');
     this.region = options.region ?? 'us-east-1';
     this.accountId = options.accountId ?? '123456789012';
     this.requireAuth = options.requireAuth ?? true;
@@ -602,6 +612,33 @@ export class Ec2World {
     this.requireTable(routeTableId).tags = new Map(Object.entries(tags));
   }
 
+  /**
+   * The account's applied value of the routes-per-table quota (an increase AWS granted), or null
+   * for none: then AWS's default applies. GetServiceQuota reports it (service-quotas.ts).
+   */
+  setAppliedRouteQuota(value: number | null): void {
+    this.appliedRouteQuota = value === null ? undefined : positive(value, 'appliedRouteQuota');
+  }
+
+  /** The quota as Service Quotas has it: the applied value (if any) and AWS's default. */
+  routeQuota(): { readonly applied: number | undefined; readonly default: number } {
+    return { applied: this.appliedRouteQuota, default: this.defaultRouteLimit };
+  }
+
+  /** How Service Quotas answers each read: `deny` (AccessDeniedException), `unavailable` (ServiceException). */
+  setServiceQuotasAccess(access: Partial<Record<ServiceQuotasAction, ServiceQuotasAccess>>): void {
+    for (const [action, value] of Object.entries(access)) this.serviceQuotasAccess.set(action as ServiceQuotasAction, value);
+  }
+
+  serviceQuotasAccessOf(action: ServiceQuotasAction): ServiceQuotasAccess {
+    return this.serviceQuotasAccess.get(action) ?? 'allow';
+  }
+
+  /** A table's enforced limit: its own (a test's per-table override), else the applied quota, else the default. */
+  private limitOf(table: TableRecord): number {
+    return table.routeLimit ?? this.appliedRouteQuota ?? this.defaultRouteLimit;
+  }
+
   /** Sets the route limit of one table, or the default of every table without its own. */
   setRouteLimit(limit: number, routeTableId?: string): void {
     positive(limit, 'routeLimit');
@@ -610,7 +647,7 @@ export class Ec2World {
   }
 
   routeLimitOf(routeTableId: string): number {
-    return this.requireTable(routeTableId).routeLimit ?? this.defaultRouteLimit;
+    return this.limitOf(this.requireTable(routeTableId));
   }
 
   routeTable(routeTableId: string): SimRouteTable {
@@ -661,7 +698,7 @@ export class Ec2World {
     const key = routeKey(record);
     if (table.routes.has(key)) throw new Ec2ApiError('RouteAlreadyExists', `The route identified by ${key} already exists.`);
     const { family, weight } = this.quotaShare(record);
-    if (input.checkLimit === true && this.countedRoutes(table, family) + weight > (table.routeLimit ?? this.defaultRouteLimit)) {
+    if (input.checkLimit === true && this.countedRoutes(table, family) + weight > this.limitOf(table)) {
       throw new Ec2ApiError('RouteLimitExceeded', DEFAULT_MESSAGES.RouteLimitExceeded ?? 'RouteLimitExceeded');
     }
     table.routes.set(key, record);
@@ -702,7 +739,7 @@ export class Ec2World {
     if (table.routes.has(destination)) {
       throw new Ec2ApiError('RouteAlreadyExists', `The route identified by ${destination} already exists.`);
     }
-    if (this.countedRoutes(table, 'IPv4') + 1 > (table.routeLimit ?? this.defaultRouteLimit)) {
+    if (this.countedRoutes(table, 'IPv4') + 1 > this.limitOf(table)) {
       throw new Ec2ApiError('RouteLimitExceeded', DEFAULT_MESSAGES.RouteLimitExceeded ?? 'RouteLimitExceeded');
     }
     table.routes.set(destination, record);
@@ -1199,7 +1236,7 @@ export class Ec2World {
       tags: Object.fromEntries(table.tags),
       routes: routes.map((r) => this.routeView(r)),
       propagatingVgws: [...vgws],
-      routeLimit: table.routeLimit ?? this.defaultRouteLimit,
+      routeLimit: this.limitOf(table),
       countedRoutes: this.countedRoutes(table, 'IPv4'),
     };
   }
