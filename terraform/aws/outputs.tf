@@ -40,5 +40,7 @@ output "routesync_env" {
     ROUTESYNC_CLUSTER_NAME = var.cluster_name
     ROUTESYNC_VPC_ID       = var.vpc_id
     ROUTESYNC_AWS_REGION   = local.policy_vars.region
+    # An empty value means no filter (routesync reads an empty list).
+    ROUTESYNC_NODE_TAG = join(",", var.node_tags)
   }
 }

@@ -118,3 +118,14 @@ variable "tags" {
   description = "Tags for the IAM role, the policy and the instance profile."
   default     = {}
 }
+
+variable "node_tags" {
+  type        = list(string)
+  description = "routesync --node-tag (routesync_env only): KEY=VALUE tags of which a node's instance or ENI carries one; only those ENIs are route targets. Recommended, e.g. [\"kubernetes.io/cluster/prod=owned\"]."
+  default     = []
+
+  validation {
+    condition     = alltrue([for t in var.node_tags : can(regex("^[^=]{1,128}=[^=]{0,256}$", t))])
+    error_message = "Every entry of node_tags must be KEY=VALUE, as routesync --node-tag takes it."
+  }
+}

@@ -30,5 +30,7 @@ output "routesync_env" {
     ROUTESYNC_CLUSTER_NAME = var.cluster_name
     ROUTESYNC_GCE_PROJECT  = var.project_id
     ROUTESYNC_GCE_NETWORK  = var.network
+    # An empty value means no filter (routesync reads an empty list).
+    ROUTESYNC_NODE_NETWORK_TAG = join(",", var.node_network_tags)
   }
 }

@@ -84,3 +84,14 @@ variable "kubernetes_service_account" {
     error_message = "The kubernetes_service_account must be a Kubernetes object name (RFC 1123 subdomain)."
   }
 }
+
+variable "node_network_tags" {
+  type        = list(string)
+  description = "routesync --node-network-tag (routesync_env only): network tags of which a node instance carries one; only those instances are route targets. Recommended."
+  default     = []
+
+  validation {
+    condition     = alltrue([for t in var.node_network_tags : can(regex("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", t))])
+    error_message = "Every entry of node_network_tags must be a network tag such as prod-node, as routesync --node-network-tag takes it."
+  }
+}

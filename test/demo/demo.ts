@@ -53,6 +53,9 @@ interface Stage {
   close(): Promise<void>;
 }
 
+const AWS_NODE_TAG_KEY = 'kubernetes.io/cluster/demo';
+const GCE_NODE_TAG = 'demo-node';
+
 const say = (text = ''): void => {
   process.stdout.write(`${text}\n`);
 };
@@ -61,6 +64,8 @@ async function awsStage(): Promise<Stage> {
   const limit = 50;
   const cluster = await startAwsCluster({ nodes: 60, routeLimit: limit, clusterName: 'demo' });
   const world = cluster.world;
+  // Only instances carrying the node tag are route targets (--node-tag), as the README recommends.
+  for (const node of cluster.nodes) world.setResourceTags(node.instanceId, { [AWS_NODE_TAG_KEY]: 'owned' });
   const describe = (): string => {
     const routes = world.routes(cluster.tableId);
     const blackholes = routes.filter((r) => r.state === 'blackhole').length;
@@ -68,13 +73,16 @@ async function awsStage(): Promise<Stage> {
   };
   return {
     title: 'routes in a simulated AWS VPC route table',
-    intro: [`EC2 (sim)   ${cluster.sim.url}  VPC ${cluster.vpcId}, route table ${cluster.tableId} tagged routesync/cluster=demo, limit ${limit}`],
+    intro: [
+      `EC2 (sim)   ${cluster.sim.url}  VPC ${cluster.vpcId}, route table ${cluster.tableId} tagged for cluster demo, limit ${limit}`,
+      `            every node instance carries ${AWS_NODE_TAG_KEY}=owned: only those are route targets (--node-tag)`,
+    ],
     nodes: cluster.nodes,
     limit,
     convergeLine: `1. The table converges: the route limit counts the local route, so ${limit - 1} leases fit.`,
     apiName: 'EC2',
     writeFlannel: (client) => writeFlannel(client, PREFIX, cluster.nodes),
-    args: (endpoint) => clusterArgs(cluster, endpoint, PREFIX, ['--resync-interval', '3s', '--listen', '127.0.0.1:0']),
+    args: (endpoint) => clusterArgs(cluster, endpoint, PREFIX, ['--resync-interval', '3s', '--listen', '127.0.0.1:0', '--node-tag', `${AWS_NODE_TAG_KEY}=owned`]),
     routedCount: () => cluster.flannelRoutes().size,
     hasRoute: (subnet) => cluster.flannelRoutes().has(subnet),
     describe,
@@ -97,6 +105,8 @@ async function gceStage(): Promise<Stage> {
   // Operations take a few hundred milliseconds here (real ones take seconds).
   const cluster = await startGceCluster({ nodes: 110, routeQuota: quota, clusterName: 'demo', operationLatencyMs: 300 });
   const world = cluster.world;
+  // Only instances carrying the node network tag are route targets (--node-network-tag).
+  for (const node of cluster.nodes) world.setInstanceTags(node.name, [GCE_NODE_TAG], node.zone);
   const routeName = (subnet: string): string => `demo-${subnet.replace(/[./]/g, '-')}`;
   const describe = (): string => {
     const nowhere = world.routes().filter((r) => r.warnings?.some((w) => w.code === 'NEXT_HOP_INSTANCE_NOT_FOUND')).length;
@@ -110,13 +120,14 @@ async function gceStage(): Promise<Stage> {
     intro: [
       `GCE (sim)   ${cluster.sim.url}  project ${cluster.project}, network default, ROUTES quota ${quota}; no Google credentials (http:// endpoint)`,
       `            the only route so far: the network's default internet route (0.0.0.0/0 → default-internet-gateway), which counts toward the quota`,
+      `            every node instance carries the network tag ${GCE_NODE_TAG}: only those are route targets (--node-network-tag)`,
     ],
     nodes: cluster.nodes,
     limit: quota,
     convergeLine: `1. The project converges: the quota counts the default internet route, so ${quota - 1} leases fit.\n   each route is a routes.insert whose operation routesync waits for until it is DONE`,
     apiName: 'Compute API',
     writeFlannel: (client) => writeGceFlannel(client, PREFIX, cluster.nodes),
-    args: (endpoint) => gceClusterArgs(cluster, endpoint, PREFIX, ['--resync-interval', '3s', '--listen', '127.0.0.1:0']),
+    args: (endpoint) => gceClusterArgs(cluster, endpoint, PREFIX, ['--resync-interval', '3s', '--listen', '127.0.0.1:0', '--node-network-tag', GCE_NODE_TAG]),
     routedCount: () => cluster.flannelRoutes().size,
     hasRoute: (subnet) => cluster.flannelRoutes().has(subnet),
     describe,

@@ -19,6 +19,26 @@ function usageError(argv: string[], env: NodeJS.ProcessEnv = {}): string {
 }
 
 describe('config', () => {
+  it('takes the node filters: --node-tag and --node-subnet-id (aws-vpc), --node-network-tag and --node-label (gce)', () => {
+    const aws = parse([...AWS, '--node-tag', 'kubernetes.io/cluster/prod=owned', '--node-subnet-id', 'subnet-0123456789abcdef0'], {
+      ROUTESYNC_NODE_TAG: 'ignored=because-the-flag-wins',
+    }).providerSettings as AwsVpcSettings;
+    expect(aws.nodeTags).toEqual([{ key: 'kubernetes.io/cluster/prod', value: 'owned' }]);
+    expect(aws.nodeSubnetIds).toEqual(['subnet-0123456789abcdef0']);
+    const fromEnv = parse(AWS, { ROUTESYNC_NODE_TAG: 'role=node,kubernetes.io/cluster/prod=shared' }).providerSettings as AwsVpcSettings;
+    expect(fromEnv.nodeTags).toEqual([{ key: 'role', value: 'node' }, { key: 'kubernetes.io/cluster/prod', value: 'shared' }]);
+    expect((parse(AWS).providerSettings as AwsVpcSettings).nodeTags).toEqual([]);
+    expect(usageError([...AWS, '--node-tag', 'no-value'])).toContain('--node-tag');
+    expect(usageError([...AWS, '--node-subnet-id', 'sub-1'])).toContain('--node-subnet-id');
+    const gce = ['--provider', 'gce', '--gce-project', 'my-project-123'];
+    expect(parse([...gce, '--node-network-tag', 'prod-node', '--node-label', 'cluster=prod']).providerSettings).toMatchObject({
+      nodeNetworkTags: ['prod-node'],
+      nodeLabels: [{ key: 'cluster', value: 'prod' }],
+    });
+    expect(usageError([...gce, '--node-network-tag', 'Bad_Tag'])).toContain('--node-network-tag');
+    expect(usageError([...gce, '--node-label', 'Cluster=prod'])).toContain('--node-label');
+  });
+
   it('applies the documented defaults', () => {
     const config = parse(AWS);
     expect(config).toMatchObject({

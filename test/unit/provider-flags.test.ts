@@ -77,7 +77,12 @@ describe('composed declarations', () => {
 
   it('checks every provider flag whichever provider is chosen, and requires only the chosen one’s', () => {
     expect(usageError(['--provider', 'gce', '--gce-project', 'my-project-123', '--vpc-id', 'vpc-1'])).toContain('--vpc-id');
-    expect(parse(['--provider', 'gce', '--gce-project', 'my-project-123']).providerSettings).toEqual({ project: 'my-project-123', network: 'default' });
+    expect(parse(['--provider', 'gce', '--gce-project', 'my-project-123']).providerSettings).toEqual({
+      project: 'my-project-123',
+      network: 'default',
+      nodeNetworkTags: [],
+      nodeLabels: [],
+    });
   });
 
   it('reads the cloud’s own variables as fallbacks, the flag winning', () => {

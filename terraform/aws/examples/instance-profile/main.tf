@@ -38,8 +38,10 @@ variable "route_table_ids" {
 module "routesync" {
   source = "../.."
 
-  vpc_id              = var.vpc_id
-  cluster_name        = "prod"
+  vpc_id       = var.vpc_id
+  cluster_name = "prod"
+  # Only the nodes' ENIs may be route targets (routesync --node-tag).
+  node_tags           = ["kubernetes.io/cluster/prod=owned"]
   role_name           = "routesync-prod"
   tag_route_table_ids = var.route_table_ids
   tags                = { "app.kubernetes.io/name" = "routesync" }

@@ -47,6 +47,8 @@ module "routesync" {
   oidc_provider_arn         = var.oidc_provider_arn
   service_account_namespace = "kube-system"
   service_account_name      = "routesync"
+  # Only the nodes' ENIs may be route targets (routesync --node-tag).
+  node_tags = ["kubernetes.io/cluster/routesync=owned"]
 }
 
 output "role_arn" {

@@ -29,6 +29,8 @@ module "routesync" {
   project_id   = var.project_id
   cluster_name = "prod"
   network      = "default"
+  # Only instances with this network tag may be route targets (routesync --node-network-tag).
+  node_network_tags = ["prod-node"]
 }
 
 # Attach it to the control-plane VMs. Every node VM that routes point at needs can_ip_forward = true

@@ -40,6 +40,8 @@ module "routesync" {
   workload_identity_pool     = var.workload_identity_pool
   kubernetes_namespace       = "kube-system"
   kubernetes_service_account = "routesync"
+  # Only instances with this network tag may be route targets (routesync --node-network-tag).
+  node_network_tags = ["prod-node"]
 }
 
 output "service_account_email" {
