@@ -45,7 +45,7 @@ describe('config', () => {
       provider: 'aws-vpc',
       etcd: { endpoints: ['http://127.0.0.1:2379'], prefix: '/coreos.com/network' },
       clusterName: 'routesync',
-      routeLimit: 50,
+      routeLimit: 'auto',
       resyncIntervalMs: 60_000,
       dryRun: false,
       once: false,
@@ -116,7 +116,7 @@ describe('config', () => {
 
   it('takes the GCE flags, with the gce route limit default', () => {
     const config = parse(['--provider', 'gce', '--gce-project', 'my-project-123', '--gce-endpoint', 'http://127.0.0.1:8085']);
-    expect(config).toMatchObject({ routeLimit: 100, providerSettings: { project: 'my-project-123', network: 'default', endpoint: 'http://127.0.0.1:8085' } });
+    expect(config).toMatchObject({ routeLimit: 'auto', providerSettings: { project: 'my-project-123', network: 'default', endpoint: 'http://127.0.0.1:8085' } });
     expect(usageError(['--provider', 'gce'])).toContain('--gce-project');
     expect(usageError(['--provider', 'gce', '--gce-project', 'Bad_Project'])).toContain('Bad_Project');
     expect(usageError(['--provider', 'gce', '--gce-project', 'my-project-123', '--gce-network', 'Net!'])).toContain('--gce-network');

@@ -32,7 +32,7 @@ function help(): string {
 describe('a provider added with its folder and one registry line (memory)', () => {
   it('parses its own flag, takes its own route limit default, and builds from its settings', async () => {
     const config = parse(['--provider', 'memory', '--memory-tables', 'blue,green', '--memory-tables', 'red']);
-    expect(config).toMatchObject({ provider: 'memory', routeLimit: 10, providerSettings: { tables: ['blue', 'green', 'red'] } });
+    expect(config).toMatchObject({ provider: 'memory', routeLimit: 'auto', providerSettings: { tables: ['blue', 'green', 'red'] } });
     expect(parse(['--provider', 'memory'], { ROUTESYNC_MEMORY_TABLES: 'one', ROUTESYNC_ROUTE_LIMIT: '3' })).toMatchObject({
       routeLimit: 3,
       providerSettings: { tables: ['one'] },
@@ -72,7 +72,7 @@ describe('composed declarations', () => {
         for (const spec of provider.flags) expect(section).toContain(`${spec.flag} <${spec.arg}>`);
       }
     }
-    expect(text).toContain('default: 50 for aws-vpc, 100 for gce');
+    expect(text).toContain('falling back to 50 for aws-vpc, 100 for gce');
   });
 
   it('checks every provider flag whichever provider is chosen, and requires only the chosen one’s', () => {
