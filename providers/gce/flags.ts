@@ -10,6 +10,8 @@ import type { GceSettings } from './from-config.js';
 const PROJECT = '--gce-project';
 const NETWORK = '--gce-network';
 const ENDPOINT = '--gce-endpoint';
+const NODE_NETWORK_TAG = '--node-network-tag';
+const NODE_LABEL = '--node-label';
 const ROUTE_LIMIT_FALLBACK = 100;
 
 export const declaration: ProviderDeclaration<GceSettings> = {
@@ -43,6 +45,20 @@ export const declaration: ProviderDeclaration<GceSettings> = {
         if (pathname !== '/' && pathname !== '') throw bad(label, value, 'give scheme, host and port only, e.g. http://127.0.0.1:8085');
       },
     },
+    {
+      flag: NODE_NETWORK_TAG,
+      arg: 'tag',
+      help: 'only instances carrying this network tag are route targets; repeatable or comma list, any one (or a --node-label) suffices',
+      list: true,
+      check: matching(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a network tag such as prod-node'),
+    },
+    {
+      flag: NODE_LABEL,
+      arg: 'key=value',
+      help: 'only instances carrying this label are route targets; repeatable or comma list, any one (or a --node-network-tag) suffices',
+      list: true,
+      check: matching(/^[a-z][-_a-z0-9]{0,62}=[-_a-z0-9]{0,63}$/, 'expected KEY=VALUE such as goog-k8s-cluster-name=prod'),
+    },
   ],
 
   parse(values) {
@@ -50,7 +66,8 @@ export const declaration: ProviderDeclaration<GceSettings> = {
     const network = values.text(NETWORK) ?? 'default';
     const endpoint = values.text(ENDPOINT);
     if (project === undefined) throw new UsageError('--provider gce needs --gce-project');
-    return { project, network, ...(endpoint !== undefined ? { endpoint } : {}) };
+    const nodeLabels = values.list(NODE_LABEL).map((text) => ({ key: text.slice(0, text.indexOf('=')), value: text.slice(text.indexOf('=') + 1) }));
+    return { project, network, nodeNetworkTags: values.list(NODE_NETWORK_TAG), nodeLabels, ...(endpoint !== undefined ? { endpoint } : {}) };
   },
 
   create: async (context) => (await import('./from-config.js')).createFromConfig(context, ROUTE_LIMIT_FALLBACK),

@@ -9,6 +9,9 @@ export interface GceSettings {
   readonly network: string;
   /** e.g. http://127.0.0.1:8085: an http:// endpoint is used without Google auth. */
   readonly endpoint?: string;
+  /** --node-network-tag, --node-label: only instances carrying one of them are targets. */
+  readonly nodeNetworkTags: readonly string[];
+  readonly nodeLabels: ReadonlyArray<{ readonly key: string; readonly value: string }>;
 }
 
 /** `routeLimitFallback`: the declaration's value for --route-limit auto when projects.get cannot be read. */
@@ -24,6 +27,8 @@ export async function createFromConfig(context: ProviderContext<GceSettings>, ro
     routeLimit: config.routeLimit,
     routeLimitFallback,
     ...(gce.endpoint !== undefined ? { endpoint: gce.endpoint } : {}),
+    nodeNetworkTags: gce.nodeNetworkTags,
+    nodeLabels: gce.nodeLabels,
     userAgentSuffix,
     logger: logger.child({ provider: PROVIDER_NAME }),
   });

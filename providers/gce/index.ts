@@ -21,6 +21,7 @@ import { withSignal } from '../../src/abort.js';
 import { ConfigError, classifyError } from '../../src/errors.js';
 import type { Change, NodeResolution, RouteProvider, RouteTable } from '../provider.js';
 import { GceApiError, computeApiFromSettings, createAuthClient, type GceApi, type GceOperation, type GceRoute } from './compute-api.js';
+import { nodeEligibility } from './eligibility.js';
 import { InstanceLookups } from './instances.js';
 import { waitDone, type OperationWaitOptions, type WaitClock } from './operation-wait.js';
 import { GceRouteQuotaReader } from './route-quota.js';
@@ -77,6 +78,9 @@ export interface GceProviderOptions {
   /** Appended to every request's User-Agent. */
   readonly userAgentSuffix?: string;
   readonly logger?: GceLogger;
+  /** --node-network-tag, --node-label: only instances carrying one of them are targets (eligibility.ts). */
+  readonly nodeNetworkTags?: readonly string[];
+  readonly nodeLabels?: ReadonlyArray<{ readonly key: string; readonly value: string }>;
   /** A ready Compute surface (tests); default: the real clients built from the options. */
   readonly client?: GceApi;
   /** The auth client of the built clients; default: none for http://, else Application Default Credentials. */
@@ -150,7 +154,8 @@ class GceProvider implements RouteProvider {
       },
       log,
     );
-    this.instances = new InstanceLookups(api, options.project, this.tableId, log);
+    const ineligible = nodeEligibility({ nodeNetworkTags: options.nodeNetworkTags ?? [], nodeLabels: options.nodeLabels ?? [] });
+    this.instances = new InstanceLookups(api, options.project, this.tableId, log, ineligible);
   }
 
   // Each call runs on a signal of its own, released when it ends: hundreds of changes in flight
