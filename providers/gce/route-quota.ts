@@ -12,6 +12,7 @@ import type { GceApi } from './compute-api.js';
 export const QUOTA_REFRESH_MS = 3_600_000;
 export const QUOTA_RETRY_MS = 300_000;
 const PERMISSION = 'compute.projects.get';
+const DENIED = new Set(['forbidden', 'insufficientPermissions', 'PERMISSION_DENIED', '403']);
 
 export interface GceLimitReading {
   readonly limit: number;
@@ -81,7 +82,10 @@ export class GceRouteQuotaReader {
       const { usage: _stale, ...kept } = this.reading;
       return kept;
     }
-    const denied = error.code === 'forbidden' || error.code === 'PERMISSION_DENIED' || error.code === '403';
+    // Compute answers a missing IAM permission with 403 reason `forbidden`, a token without the
+    // needed OAuth scope with `insufficientPermissions` (https://developers.google.com/youtube/v3/docs/core_errors,
+    // the global domain's errors); both mean routesync may not read the project.
+    const denied = DENIED.has(error.code);
     if (!this.warned) {
       this.warned = true;
       this.log.warn(
