@@ -15,6 +15,7 @@ import {
 import { filtersParam, hasPrefix, listParam, type QueryParams } from './query.js';
 import { checkFilterLimits, checkLargeAccount, paginate } from './describe-rules.js';
 import type { ThrottleCategory } from './throttle.js';
+import { describeTags } from './tags.js';
 import type { Sleep } from '../shared/server.js';
 import { el, errorDocument, set, successDocument, type XmlNode } from './xml.js';
 
@@ -138,6 +139,8 @@ function runAction(world: Ec2World, action: string, params: QueryParams): XmlNod
       return describeRouteTables(world, params);
     case 'DescribeNetworkInterfaces':
       return describeNetworkInterfaces(world, params);
+    case 'DescribeTags':
+      return describeTags(world, params);
     case 'DescribeManagedPrefixLists':
       return world.prefixLists.describe(params);
     case 'CreateRoute':

@@ -160,6 +160,7 @@ export interface SimInstance {
   readonly vpcId: string;
   readonly networkInterfaceIds: readonly string[];
   readonly state: InstanceState;
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 export interface EniSpec {
@@ -267,6 +268,7 @@ export const EC2_ACTIONS = [
   'DescribeRouteTables',
   'DescribeNetworkInterfaces',
   'DescribeManagedPrefixLists',
+  'DescribeTags',
   'CreateRoute',
   'ReplaceRoute',
   'DeleteRoute',
@@ -366,6 +368,7 @@ interface InstanceRecord {
   vpcId: string;
   eniIds: string[];
   state: InstanceState;
+  tags: Map<string, string>;
 }
 
 const ID_PATTERNS: Readonly<Record<string, RegExp>> = {
@@ -807,13 +810,14 @@ export class Ec2World {
   launchInstance(input: {
     readonly subnetId: string;
     readonly enis?: readonly EniSpec[];
+    readonly tags?: Readonly<Record<string, string>>;
   }): SimInstance {
     const subnet = this.requireSubnet(input.subnetId);
     const specs = input.enis === undefined || input.enis.length === 0 ? [{}] : input.enis;
     const instanceId = this.newId('i');
     const reserved = new Set<string>();
     const created = specs.map((spec) => this.buildEni({ ...spec, subnetId: spec.subnetId ?? subnet.id }, subnet.vpcId, reserved));
-    const record: InstanceRecord = { id: instanceId, subnetId: subnet.id, vpcId: subnet.vpcId, eniIds: [], state: 'running' };
+    const record: InstanceRecord = { id: instanceId, subnetId: subnet.id, vpcId: subnet.vpcId, eniIds: [], state: 'running', tags: new Map(Object.entries(input.tags ?? {})) };
     this.instances.set(instanceId, record);
     created.forEach((eni, index) => {
       this.enis.set(eni.id, eni);
@@ -847,6 +851,15 @@ export class Ec2World {
    */
   stopInstance(instanceId: string): void {
     this.requireInstance(instanceId).state = 'stopped';
+  }
+
+  /**
+   * Replaces an instance's or an ENI's tags (CreateTags/DeleteTags). Tags are per resource: an
+   * instance's tags are not its ENIs' (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html).
+   */
+  setResourceTags(resourceId: string, tags: Readonly<Record<string, string>>): void {
+    const target = resourceId.startsWith('i-') ? this.requireInstance(resourceId) : this.requireEni(resourceId);
+    target.tags = new Map(Object.entries(tags));
   }
 
   /** Starts a stopped instance: the routes to its ENIs are `active` again, with nothing rewritten. */
@@ -1277,6 +1290,7 @@ export class Ec2World {
       vpcId: instance.vpcId,
       networkInterfaceIds: [...instance.eniIds],
       state: instance.state,
+      tags: Object.fromEntries(instance.tags),
     };
   }
 
