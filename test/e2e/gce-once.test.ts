@@ -54,7 +54,7 @@ describe('routesync --provider gce --once against the GCE simulator', () => {
       nextHopInstance: `https://www.googleapis.com/compute/v1/${cluster.nodes[18]?.instancePath}`,
     });
     expect(result.stdout).toContain('99 routed, 11 unrouted');
-    expect(result.stdout).toContain('(limit 100, 1 foreign counted)');
+    expect(result.stdout).toContain('(limit 100 from quota-api, 1 foreign counted)');
     expect(result.stdout).toContain(`unrouted 10.1.11.0/24 → ${cluster.nodes[10]?.ip}: route-limit`);
     // Never a create beyond capacity: no operation ran into the ROUTES quota.
     const inserts = cluster.world.calls('routes.insert');
