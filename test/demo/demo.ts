@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the embedded default. A real etcd and the EC2 simulator on loopback, flannel's
- * config and 60 leases for 60 nodes, a route table limited to 50 routes, and routesync running
- * as a process. Shows the table converging, a node leaving and an instance terminated, then
+ * config and 60 leases for 60 nodes, an account whose applied routes-per-table quota is 50 (AWS's
+ * default is 500), and routesync running as a process with no --route-limit: it reads the 50 from
+ * Service Quotas. Shows the table converging, a node leaving and an instance terminated, then
  * stops everything it started.
  *
  * `npm run demo -- --provider gce` tells the same story on GCE: the GCE simulator, a project whose
@@ -36,6 +37,8 @@ interface Stage {
   readonly nodes: readonly DemoNode[];
   /** The limit, and what else counts toward it. */
   readonly limit: number;
+  /** How routesync learns the limit (no --route-limit): said next to what /status reports. */
+  readonly limitRead: string;
   readonly convergeLine: string;
   readonly apiName: string;
   writeFlannel(client: Etcd3): Promise<void>;
@@ -62,8 +65,11 @@ const say = (text = ''): void => {
 
 async function awsStage(): Promise<Stage> {
   const limit = 50;
-  const cluster = await startAwsCluster({ nodes: 60, routeLimit: limit, clusterName: 'demo' });
+  // AWS's default of 500 would fit every lease: the account has an applied quota of 50 instead,
+  // and routesync (no --route-limit) reads it from Service Quotas.
+  const cluster = await startAwsCluster({ nodes: 60, autoLimit: true, clusterName: 'demo', sim: { routeLimit: 500 } });
   const world = cluster.world;
+  world.setAppliedRouteQuota(limit);
   // Only instances carrying the node tag are route targets (--node-tag), as the README recommends.
   for (const node of cluster.nodes) world.setResourceTags(node.instanceId, { [AWS_NODE_TAG_KEY]: 'owned' });
   const describe = (): string => {
@@ -74,11 +80,13 @@ async function awsStage(): Promise<Stage> {
   return {
     title: 'routes in a simulated AWS VPC route table',
     intro: [
-      `EC2 (sim)   ${cluster.sim.url}  VPC ${cluster.vpcId}, route table ${cluster.tableId} tagged for cluster demo, limit ${limit}`,
+      `EC2 (sim)   ${cluster.sim.url}  VPC ${cluster.vpcId}, route table ${cluster.tableId} tagged for cluster demo`,
+      `            the account's applied quota is ${limit} routes per table (AWS's default: 500); no --route-limit: routesync reads it`,
       `            every node instance carries ${AWS_NODE_TAG_KEY}=owned: only those are route targets (--node-tag)`,
     ],
     nodes: cluster.nodes,
     limit,
+    limitRead: `the account's applied quota is ${limit}; routesync read it from Service Quotas (GetServiceQuota vpc/L-93826ACB)`,
     convergeLine: `1. The table converges: the route limit counts the local route, so ${limit - 1} leases fit.`,
     apiName: 'EC2',
     writeFlannel: (client) => writeFlannel(client, PREFIX, cluster.nodes),
@@ -124,6 +132,7 @@ async function gceStage(): Promise<Stage> {
     ],
     nodes: cluster.nodes,
     limit: quota,
+    limitRead: `the project's ROUTES quota is ${quota}; routesync read it with projects.get`,
     convergeLine: `1. The project converges: the quota counts the default internet route, so ${quota - 1} leases fit.\n   each route is a routes.insert whose operation routesync waits for until it is DONE`,
     apiName: 'Compute API',
     writeFlannel: (client) => writeGceFlannel(client, PREFIX, cluster.nodes),
@@ -198,6 +207,8 @@ async function tell(makeStage: () => Promise<Stage>): Promise<void> {
     const unrouted = (await status(port)).filter((l) => l.state === 'unrouted');
     say(`   routed ${fits}, unrouted ${unrouted.length} (${[...new Set(unrouted.map((l) => l.reason))].join(', ')}): ${unrouted.map((l) => l.subnet).join(' ')}`);
     for (const line of st.afterConverged()) say(`   ${line}`);
+    const table = (await getJson<{ tables: Array<{ quotaLimit: number; limitSource: string }> }>(port, '/status')).body.tables[0];
+    say(`   /status: limit ${table?.quotaLimit ?? '?'} from ${table?.limitSource ?? '?'}: ${st.limitRead}`);
 
     say();
     const leaving = st.nodes[4]!;

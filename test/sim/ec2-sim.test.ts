@@ -388,9 +388,12 @@ describe('route limit', () => {
     await create('10.244.3.0/24');
   });
 
-  it('defaults to 50 per table and the world default can change', async () => {
+  it("defaults to AWS's 500 per table, an applied quota replaces it, and the world default can change", async () => {
     const f = await setup();
+    expect(f.world.routeLimitOf(f.tableId)).toBe(500);
+    f.world.setAppliedRouteQuota(50);
     expect(f.world.routeLimitOf(f.tableId)).toBe(50);
+    f.world.setAppliedRouteQuota(null);
     f.world.setRouteLimit(2);
     await f.ec2.send(new CreateRouteCommand({ RouteTableId: f.tableId, DestinationCidrBlock: '10.244.1.0/24', NetworkInterfaceId: f.eni }));
     const err = await rejection(

@@ -18,7 +18,8 @@ const { values } = parseArgs({
     'cluster-name': { type: 'string', default: 'routesync' },
     'time-scale': { type: 'string', default: '1' },
     'no-throttling': { type: 'boolean', default: false },
-    'route-limit': { type: 'string', default: '50' },
+    // Unset: AWS's current default of 500 (world.ts); the demo's account applies 50 itself.
+    'route-limit': { type: 'string' },
     seed: { type: 'string', default: '1' },
   },
   strict: true,
@@ -31,7 +32,7 @@ const simulator = await startEc2Simulator({
   port: numberFlag('port', values.port),
   timeScale: numberFlag('time-scale', values['time-scale']),
   throttling: !values['no-throttling'],
-  routeLimit: numberFlag('route-limit', values['route-limit']),
+  ...(values['route-limit'] !== undefined ? { routeLimit: numberFlag('route-limit', values['route-limit']) } : {}),
   seed: numberFlag('seed', values.seed),
 });
 announce(simulator, values['seed-demo'] ? () => seedDemo(simulator.world, values['cluster-name']) : undefined);
