@@ -66,19 +66,20 @@ describe('gce provider on the GCE simulator', () => {
   it('is built by the registry from the CLI flags and talks to an http:// endpoint without Google auth', async () => {
     const s = await sim();
     const config = parseConfig(['--provider', 'gce', '--gce-project', PROJECT, '--gce-endpoint', s.url, '--cluster-name', 'c1'], {});
-    expect(config.routeLimit).toBe(100);
+    expect(config.routeLimit).toBe('auto');
     const p = await createProvider({ config, logger: silent, userAgentSuffix: 'routesync/registry-replica' });
     cleanup.push(() => p.close());
     expect(p.name).toBe('gce');
     const [table] = await p.listTables(new AbortController().signal);
-    expect(table).toMatchObject({ id: TABLE, limit: 100 });
+    // No --route-limit: the simulator's ROUTES quota of 100, read with projects.get.
+    expect(table).toMatchObject({ id: TABLE, limit: 100, limitSource: 'quota-api' });
     const resolved = await p.resolveNodes(['10.240.0.11'], new AbortController().signal);
     expect(resolved.get('10.240.0.11')).toEqual({ status: 'found', target: `projects/${PROJECT}/zones/us-central1-a/instances/node-1`, forwarding: 'enabled' });
     for (const call of s.world.calls()) {
       expect(call.userAgent).toMatch(/^routesync\/registry-replica /);
       expect(call.apiClient).toContain('gapic/');
     }
-    expect(s.world.calls().map((c) => c.method).sort()).toEqual(['instances.aggregatedList', 'routes.list']);
+    expect(s.world.calls().map((c) => c.method).sort()).toEqual(['instances.aggregatedList', 'projects.get', 'routes.list']);
   });
 
   it('aborts a held operations.wait when its signal fires', async () => {
