@@ -1,5 +1,5 @@
 /**
- * AWS's published EC2 request-rate limits for the six actions routesync calls (docs/architecture.md, 'AWS facts'): a token
+ * AWS's published EC2 request-rate limits for the actions routesync calls (docs/architecture.md, 'AWS facts'): a token
  * bucket per action, per account and region, refilled every second. routesync mirrors them on the
  * client so that it sends at this rate and is never refused (see src/pacing).
  */
@@ -16,6 +16,8 @@ export const AWS_EC2_RATE_LIMITS: Readonly<Record<string, RateLimit>> = {
   // Filtered or paginated describes (routesync never sends an unfiltered, unpaginated one): 100, 20/s.
   DescribeRouteTables: { capacity: 100, refill: 20, intervalMs: SECOND },
   DescribeNetworkInterfaces: { capacity: 100, refill: 20, intervalMs: SECOND },
+  DescribeManagedPrefixLists: { capacity: 100, refill: 20, intervalMs: SECOND },
+  DescribeTags: { capacity: 100, refill: 20, intervalMs: SECOND },
 };
 
 /** The EC2 action that applying `change` calls. */
