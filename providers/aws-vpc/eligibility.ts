@@ -47,7 +47,8 @@ interface EniFacts {
   readonly instanceId: string | undefined;
 }
 
-export function eligibilityFilters(settings: EligibilitySettings): boolean {
+/** Whether any node filter is set (else every ENI is a target and no NodeEligibility is made). */
+export function hasNodeFilters(settings: EligibilitySettings): boolean {
   return settings.nodeTags.length > 0 || settings.nodeSubnetIds.length > 0;
 }
 
@@ -82,8 +83,8 @@ export class NodeEligibility {
 
   /**
    * Turns each `found` resolution whose ENI is not a node's into `not-eligible`. `unknown`: found
-   * targets with no facts (the cache answered from before a restart of the facts): the caller
-   * forgets them so that the next pass looks them up again; they are lookup-failed meanwhile.
+   * targets whose facts were dropped (the node cache answered from its cache): lookup-failed this
+   * pass, and the caller forgets them so that the next pass lists them again.
    */
   async judge(
     resolutions: ReadonlyMap<string, NodeResolution>,
@@ -110,13 +111,13 @@ export class NodeEligibility {
       }
     }
     if (refresh) {
-      // A resync asked for every lease: facts nobody asked for are of ENIs no lease uses.
+      // A resync asks for every lease: what it does not use belongs to no lease's node.
       this.enis = new Map([...this.enis].filter(([id]) => usedEnis.has(id)));
+      this.instances = new Map([...this.instances].filter(([id]) => byInstance.has(id)));
     }
     if (byInstance.size > 0) {
       const instances = [...byInstance.keys()];
       const failed = await this.readInstanceTags(refresh ? instances : instances.filter((id) => !this.instances.has(id)), signal);
-      if (refresh) this.instances = new Map([...this.instances].filter(([id]) => byInstance.has(id)));
       for (const [instanceId, ips] of byInstance) {
         const tagged = this.instances.get(instanceId);
         for (const ip of ips) {
