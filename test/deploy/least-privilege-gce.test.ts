@@ -1,7 +1,8 @@
 /**
  * Proof of least privilege on GCE (issue 6): routesync, run for real (the built CLI, a real etcd,
  * the GCE simulator) through creating, replacing (delete then insert) and deleting routes, an
- * instance without canIpForward and a vanished instance, makes only the GCE API calls it is known to make, in
+ * instance without canIpForward and a vanished instance, with no --route-limit (the ROUTES quota
+ * read with projects.get), makes only the GCE API calls it is known to make, in
  * its project; their permissions are all in iam/gce-role.yaml, and every permission there is used.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +85,9 @@ describe('GCE: the custom role grants every permission the calls routesync makes
     expect(ok('routes.insert', 'change')).toBe(1);
     expect(ok('routes.list')).toBeGreaterThanOrEqual(2);
     expect(ok('instances.aggregatedList')).toBeGreaterThanOrEqual(2);
+    // --route-limit auto (the default): one projects.get per run.
+    expect(ok('projects.get', 'create')).toBe(1);
+    expect(ok('projects.get', 'change')).toBe(1);
     expect(ok('globalOperations.wait') + ok('globalOperations.get')).toBeGreaterThanOrEqual(8);
     expect(observed.every((o) => o.call.fault === undefined)).toBe(true);
   });
@@ -92,7 +96,9 @@ describe('GCE: the custom role grants every permission the calls routesync makes
     const project = sim.world.project;
     const unmapped = observed.filter((o) => GCE_CALL_PERMISSIONS[o.call.method] === undefined).map((o) => `${o.call.method} ${o.call.path}`);
     expect(unmapped).toEqual([]);
-    expect(observed.filter((o) => !o.call.path.startsWith(`/compute/v1/projects/${project}/`)).map((o) => o.call.path)).toEqual([]);
+    // projects.get is the project itself: /compute/v1/projects/{project}.
+    const inProject = (path: string): boolean => path === `/compute/v1/projects/${project}` || path.startsWith(`/compute/v1/projects/${project}/`);
+    expect(observed.filter((o) => !inProject(o.call.path)).map((o) => o.call.path)).toEqual([]);
     const missing = observed.flatMap((o) => (GCE_CALL_PERMISSIONS[o.call.method] ?? []).filter((p) => !role.includedPermissions.includes(p)));
     expect(missing).toEqual([]);
   });
