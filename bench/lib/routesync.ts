@@ -42,7 +42,8 @@ export function startRoutesyncOn(
   world: AwsWorld,
   etcdEndpoint: string,
   prefix: string,
-  options: { timeScale: number; resyncInterval: string; routeLimit: number; logLevel?: string },
+  /** routeLimit `auto`: no --route-limit, so routesync reads the quota with its Service Quotas client. */
+  options: { timeScale: number; resyncInterval: string; routeLimit: number | 'auto'; logLevel?: string },
 ): RoutesyncRun {
   const args = [
     '--provider', 'aws-vpc',
@@ -52,7 +53,7 @@ export function startRoutesyncOn(
     '--aws-region', 'us-east-1',
     '--aws-endpoint', world.sim.url,
     '--cluster-name', world.clusterName,
-    '--route-limit', String(options.routeLimit),
+    ...(options.routeLimit === 'auto' ? [] : ['--route-limit', String(options.routeLimit)]),
     '--resync-interval', options.resyncInterval,
     '--listen', '',
     '--log-level', options.logLevel ?? 'info',
