@@ -21,6 +21,14 @@ const ROUTE_TABLE_ID = '--route-table-id';
 const VPC_ID = '--vpc-id';
 const REGION = '--aws-region';
 const ENDPOINT = '--aws-endpoint';
+const NODE_TAG = '--node-tag';
+const NODE_SUBNET_ID = '--node-subnet-id';
+
+/** KEY=VALUE, split at the first `=` (AWS tag keys hold up to 128 characters, values up to 256). */
+function nodeTag(text: string): { key: string; value: string } {
+  const at = text.indexOf('=');
+  return { key: text.slice(0, at), value: text.slice(at + 1) };
+}
 const SERVICE_QUOTAS_ENDPOINT = '--aws-service-quotas-endpoint';
 const ROUTE_LIMIT_FALLBACK = 50;
 
@@ -67,6 +75,20 @@ export const declaration: ProviderDeclaration<AwsVpcSettings> = {
       fallbackEnv: ['AWS_ENDPOINT_URL_SERVICE_QUOTAS', 'AWS_ENDPOINT_URL'],
       check: (value, label) => void url(label, value),
     },
+    {
+      flag: NODE_TAG,
+      arg: 'key=value',
+      help: 'only ENIs that carry this tag, or whose instance does, are route targets; repeatable or comma list, any one suffices (e.g. kubernetes.io/cluster/prod=owned)',
+      list: true,
+      check: matching(/^[^=]{1,128}=[^=]{0,256}$/, 'expected KEY=VALUE such as kubernetes.io/cluster/prod=owned'),
+    },
+    {
+      flag: NODE_SUBNET_ID,
+      arg: 'ids',
+      help: 'only ENIs in these subnets are route targets; repeatable or comma list',
+      list: true,
+      check: matching(/^subnet-[0-9a-f]{8,17}$/, 'expected a subnet id such as subnet-0123456789abcdef0'),
+    },
   ],
   env: [RATE_LIMITS_ENV],
 
@@ -92,6 +114,8 @@ export const declaration: ProviderDeclaration<AwsVpcSettings> = {
       routeTableIds,
       region,
       rateLimits,
+      nodeTags: values.list(NODE_TAG).map(nodeTag),
+      nodeSubnetIds: values.list(NODE_SUBNET_ID),
       ...(vpcId !== undefined ? { vpcId } : {}),
       ...(endpoint !== undefined ? { endpoint } : {}),
       ...(serviceQuotasEndpoint !== undefined ? { serviceQuotasEndpoint } : {}),

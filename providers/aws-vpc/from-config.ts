@@ -14,6 +14,10 @@ export interface AwsVpcSettings {
   readonly serviceQuotasEndpoint?: string;
   /** EC2 request-rate limits to pace by; false: no client-side pacing. */
   readonly rateLimits: Readonly<Record<string, RateLimit>> | false;
+  /** --node-tag: an ENI is a target only when it or its instance carries one of these. */
+  readonly nodeTags: ReadonlyArray<{ readonly key: string; readonly value: string }>;
+  /** --node-subnet-id: when given, only ENIs in these subnets are targets. */
+  readonly nodeSubnetIds: readonly string[];
 }
 
 /** `routeLimitFallback`: the declaration's value for --route-limit auto when no quota read succeeds. */
@@ -38,6 +42,8 @@ export async function createFromConfig(context: ProviderContext<AwsVpcSettings>,
       userAgentSuffix,
       ...(plainHttpWithoutCredentials ? { credentials: { accessKeyId: 'local-endpoint', secretAccessKey: 'unsigned' } } : {}),
       rateLimits: aws.rateLimits,
+      nodeTags: aws.nodeTags,
+      nodeSubnetIds: aws.nodeSubnetIds,
       // Between resyncs the node cache is trusted; each resync re-checks it, so lease events cost no lookup of known nodes.
       nodeRefreshIntervalMs: config.resyncIntervalMs,
       logger: logger.child({ provider: PROVIDER_NAME }),

@@ -21,6 +21,7 @@ import type { PacingClock } from '../../src/pacing/clock.js';
 import type { Change, NodeResolution, RateLimit, ResolveOptions, RouteProvider, RouteTable } from '../provider.js';
 import { createEc2Client, ec2ApiFromClient, type Ec2Api } from './ec2-api.js';
 import { AWS_EC2_RATE_LIMITS, ec2ActionFor } from './limits.js';
+import { hasNodeFilters, NodeEligibility, type NodeTag } from './eligibility.js';
 import { NodeCache } from './node-cache.js';
 import { RouteQuotaReader } from './route-quota.js';
 import { listManagedTables } from './route-tables.js';
@@ -90,6 +91,10 @@ export interface AwsVpcProviderOptions {
    * whatever its age: flannel hands a replacement node on a recycled IP the old lease.
    */
   readonly notFoundLifetimeMs?: number;
+  /** --node-tag: only ENIs that carry one of these, or whose instance does, are targets (eligibility.ts). */
+  readonly nodeTags?: readonly NodeTag[];
+  /** --node-subnet-id: only ENIs in these subnets are targets. */
+  readonly nodeSubnetIds?: readonly string[];
 }
 
 const NO_LOG: AwsVpcLogger = { debug: () => undefined, warn: () => undefined };
@@ -128,6 +133,7 @@ class AwsVpcProvider implements RouteProvider {
   readonly name = PROVIDER_NAME;
   readonly pacer?: Pacer;
   private readonly nodes: NodeCache;
+  private readonly eligibility: NodeEligibility | undefined;
   private readonly quota: RouteQuotaReader;
 
   constructor(
@@ -154,10 +160,14 @@ class AwsVpcProvider implements RouteProvider {
       },
       log,
     );
+    const filters = { nodeTags: options.nodeTags ?? [], nodeSubnetIds: options.nodeSubnetIds ?? [] };
+    const eligibility = hasNodeFilters(filters) ? new NodeEligibility(api, this.pacer, filters, log) : undefined;
+    this.eligibility = eligibility;
     this.nodes = new NodeCache(
       api,
       this.pacer,
       {
+        ...(eligibility !== undefined ? { observe: (eni) => eligibility.observe(eni) } : {}),
         ...(options.vpcId !== undefined ? { vpcId: options.vpcId } : {}),
         ...(options.nodeRefreshIntervalMs !== undefined ? { nodeRefreshIntervalMs: options.nodeRefreshIntervalMs } : {}),
         ...(options.notFoundLifetimeMs !== undefined ? { notFoundLifetimeMs: options.notFoundLifetimeMs } : {}),
@@ -174,7 +184,16 @@ class AwsVpcProvider implements RouteProvider {
   }
 
   resolveNodes(nodeIps: readonly string[], signal: AbortSignal, options: ResolveOptions = {}): Promise<Map<string, NodeResolution>> {
-    return withSignal(signal, (own) => this.nodes.resolve(nodeIps, own, options));
+    return withSignal(signal, (own) => this.resolveOnce(nodeIps, own, options));
+  }
+
+  private async resolveOnce(nodeIps: readonly string[], signal: AbortSignal, options: ResolveOptions): Promise<Map<string, NodeResolution>> {
+    const resolved = await this.nodes.resolve(nodeIps, signal, options);
+    if (this.eligibility === undefined) return resolved;
+    const judged = await this.eligibility.judge(resolved, signal, options.refresh !== false);
+    // Found in the cache, but listed before eligibility knew of it: look it up again next pass.
+    for (const target of judged.unknown) this.nodes.forgetTarget(target);
+    return judged.resolutions;
   }
 
   apply(change: Change, signal: AbortSignal): Promise<void> {

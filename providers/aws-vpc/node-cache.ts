@@ -38,6 +38,8 @@ export interface NodeCacheSettings {
   readonly notFoundLifetimeMs?: number;
   /** The pacer's clock (tests); default the system's monotonic clock. */
   readonly clock?: PacingClock;
+  /** Sees every in-use ENI of the managed VPCs a listing returns (node eligibility: eligibility.ts). */
+  readonly observe?: (eni: NetworkInterface) => void;
 }
 
 interface Warner {
@@ -320,6 +322,7 @@ export class NodeCache {
       const target = eni.NetworkInterfaceId;
       if (target === undefined || eni.Status !== 'in-use') continue;
       if (vpcs !== undefined && (eni.VpcId === undefined || !vpcs.has(eni.VpcId))) continue;
+      this.settings.observe?.(eni);
       const forwarding = eni.SourceDestCheck === false ? 'enabled' : 'fixable';
       for (const ip of addressesOf(eni)) {
         if (!found.has(ip)) found.set(ip, { status: 'found', target, forwarding });

@@ -61,7 +61,7 @@ describe('iam/: the policy documents', () => {
     expect([...templatePlaceholders(policyTemplate)].sort()).toEqual([...TEMPLATE_VARS].sort());
   });
 
-  it('allows exactly the six EC2 actions routesync calls, spelled out (no wildcards), each once', () => {
+  it('allows exactly the EC2 actions routesync calls, spelled out (no wildcards), each once', () => {
     const policy = JSON.parse(policyTemplate) as IamPolicy;
     // The deprecated tag's statement repeats the route actions: IAM can only OR two tag keys with two statements.
     const legacy = policy.Statement.find((s) => s.Sid === LEGACY_SID);
@@ -331,6 +331,7 @@ function iamRequestFor(world: Ec2World, call: Ec2Call): IamRequest {
   switch (call.action) {
     case 'DescribeRouteTables':
     case 'DescribeNetworkInterfaces':
+    case 'DescribeTags':
       return { action, resource: '*', context: { 'ec2:Region': world.region } };
     case 'CreateRoute':
     case 'ReplaceRoute':
@@ -355,6 +356,7 @@ function iamRequestFor(world: Ec2World, call: Ec2Call): IamRequest {
 
 describe('AWS: the rendered policy allows every EC2 call routesync makes, and nothing it does not use', () => {
   const CLUSTER = 'routesync';
+  const NODE_TAG = `kubernetes.io/cluster/${CLUSTER}=owned`;
   let etcd: EtcdServer;
   let cluster: AwsCluster;
   let policy: IamPolicy;
@@ -383,13 +385,17 @@ describe('AWS: the rendered policy allows every EC2 call routesync makes, and no
       world.clearCalls();
     };
     const once = async (scenario: string, extra: string[] = []): Promise<void> => {
-      const result = await runRoutesync(clusterArgs(cluster, etcd.endpoint, prefix, ['--once', '--cluster-name', CLUSTER, '--max-deletes-per-pass', '100%', ...extra]));
+      // --node-tag on instances (not ENIs): node eligibility reads the instances' tags (DescribeTags).
+      const args = ['--once', '--cluster-name', CLUSTER, '--max-deletes-per-pass', '100%', '--node-tag', NODE_TAG, ...extra];
+      const result = await runRoutesync(clusterArgs(cluster, etcd.endpoint, prefix, args));
       exitCodes[scenario] = result.code;
       if (result.code !== 0 && result.code !== 3) throw new Error(`${scenario}: routesync exited ${result.code}\n${result.stderr}`);
       collect(scenario);
     };
     const [n1, n2, n3, n4] = cluster.nodes;
     if (n1 === undefined || n2 === undefined || n3 === undefined || n4 === undefined) throw new Error('four nodes expected');
+    const tagNode = (instanceId: string): void => world.setResourceTags(instanceId, { [NODE_TAG.split('=')[0] ?? '']: 'owned' });
+    for (const node of cluster.nodes) tagNode(node.instanceId);
 
     // 1. create: routes in both managed tables, SourceDestCheck off on every node's ENI.
     await writeFlannel(etcd.client, prefix, cluster.nodes);
@@ -403,6 +409,7 @@ describe('AWS: the rendered policy allows every EC2 call routesync makes, and no
     await once('delete');
     // 4. explicit --route-table-id (describes by id) and a new node whose ENI still checks source/dest.
     const n5 = cluster.addNode();
+    tagNode(n5.instanceId);
     await putLease(etcd.client, prefix, n5.subnet, n5.ip);
     await once('route-table-id', ['--route-table-id', `${cluster.tableId},${second.routeTableId}`]);
   });
@@ -423,6 +430,8 @@ describe('AWS: the rendered policy allows every EC2 call routesync makes, and no
     expect(ok('DeleteRoute', 'delete')).toBe(4); // (expired lease + blackhole) × 2 tables
     expect(ok('CreateRoute', 'route-table-id')).toBe(2);
     expect(ok('ModifyNetworkInterfaceAttribute', 'route-table-id')).toBe(1);
+    // The node tag is on the instances: one DescribeTags per pass reads them all.
+    for (const scenario of ['create', 'replace', 'delete', 'route-table-id']) expect(ok('DescribeTags', scenario), scenario).toBe(1);
     expect(observed.every((o) => o.call.fault === undefined)).toBe(true);
   });
 

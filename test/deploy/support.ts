@@ -46,7 +46,7 @@ export function isObject(value: unknown): value is JsonObject {
 // What routesync calls (docs/architecture.md, 'AWS facts' and 'GCE facts')
 
 /** The EC2 API calls routesync makes, and nothing else. */
-export const EC2_ACTIONS = ['DescribeRouteTables', 'DescribeNetworkInterfaces', 'CreateRoute', 'ReplaceRoute', 'DeleteRoute', 'ModifyNetworkInterfaceAttribute'];
+export const EC2_ACTIONS = ['DescribeRouteTables', 'DescribeNetworkInterfaces', 'DescribeTags', 'CreateRoute', 'ReplaceRoute', 'DeleteRoute', 'ModifyNetworkInterfaceAttribute'];
 
 /**
  * Each GCE API call routesync makes and the permissions it needs. The custom role must
