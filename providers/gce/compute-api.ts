@@ -46,6 +46,11 @@ export interface GceApi {
   waitOperation(project: string, operation: string, signal: AbortSignal): Promise<GceOperation>;
   /** instances.aggregatedList, every page: `[scope, scoped list]` pairs (`zones/<zone>`). */
   aggregatedInstances(project: string, signal: AbortSignal): AsyncIterable<readonly [string, GceInstancesScopedList]>;
+  /**
+   * One page of instances.aggregatedList, optionally filtered. Optional: without it (a stub) the
+   * node lookups list every page with aggregatedInstances.
+   */
+  aggregatedInstancesPage?(request: InstancesPageRequest, signal: AbortSignal): Promise<InstancesPage>;
   /** Releases sockets. */
   /**
    * projects.get, its quotas only (ROUTES among them: `limit`, `usage`). Optional: a surface
@@ -53,6 +58,17 @@ export interface GceApi {
    */
   getProject?(project: string, signal: AbortSignal): Promise<GceProjectQuotas>;
   close(): Promise<void>;
+}
+
+export interface InstancesPageRequest {
+  readonly project: string;
+  readonly filter?: string;
+  readonly pageToken?: string;
+}
+
+export interface InstancesPage {
+  readonly scopes: ReadonlyArray<readonly [string, GceInstancesScopedList]>;
+  readonly nextPageToken: string | undefined;
 }
 
 export interface GceProjectQuotas {
@@ -386,6 +402,27 @@ export function computeApiFromSettings(settings: ComputeClientSettings & { reado
         };
       },
     }),
+    aggregatedInstancesPage: (request, signal) =>
+      run(signal, async () => {
+        // One page with its nextPageToken: aggregatedListAsync hides the token, so the paged call
+        // itself (autoPaginate off: [items, next request, raw response]). returnPartialSuccess as
+        // below; maxResults 500 is the API's largest page.
+        await instances.initialize();
+        const call = instances.innerApiCalls['aggregatedList'] as (request: unknown, options: CallOptions) => Promise<[unknown, unknown, unknown]>;
+        const [, , raw] = await call(
+          {
+            project: request.project,
+            maxResults: 500,
+            returnPartialSuccess: true,
+            ...(request.filter !== undefined ? { filter: request.filter } : {}),
+            ...(request.pageToken !== undefined ? { pageToken: request.pageToken } : {}),
+          },
+          callOptions(),
+        );
+        const body = raw as { items?: Record<string, GceInstancesScopedList> | null; nextPageToken?: string | null } | undefined;
+        const token = body?.nextPageToken;
+        return { scopes: Object.entries(body?.items ?? {}), nextPageToken: typeof token === 'string' && token !== '' ? token : undefined };
+      }),
     close: async () => {
       await Promise.allSettled([routes.close(), operations.close(), instances.close(), projects.close()]);
     },

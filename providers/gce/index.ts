@@ -5,7 +5,8 @@
  * - listTables: one routes.list listing of the whole project per pass (the ROUTES quota is per
  *   project), as one table: the IPv4 routes of `--gce-network` are its managed space, the other
  *   routes of the project share its quota (route-mapping.ts; the planner decides what counts).
- * - resolveNodes: node IP → the instance holding it in `--gce-network` (instances.ts).
+ * - resolveNodes: node IP → the instance holding it in `--gce-network`, cached; lookups of new
+ *   IPs and a bounded re-check per resync (instances.ts).
  * - apply: routes.insert / routes.delete, each followed by globalOperations.wait until DONE (a
  *   pause that backs off between waits answered before DONE, and a deadline: then the change fails
  *   as transient and a later pass sees what became of it: operation-wait.ts); a DONE
@@ -173,13 +174,13 @@ class GceProvider implements RouteProvider {
   }
 
   private async listTablesOnce(signal: AbortSignal): Promise<RouteTable[]> {
-    // A new pass: the next resolveNodes lists the instances again (unless told to trust its cache).
-    this.instances.newPass();
     const listed = await this.listAllRoutes(signal);
     // Right after the listing, so that its usage describes the same moment (when this pass reads).
     const reading = await this.quota.current(signal);
     const mapped = mapRoutes(listed, this.mapping);
     this.markedNames = mapped.markedNames;
+    // Routes GCE shows with a gone next hop: their node IPs are looked up again.
+    this.instances.sawGoneTargets(new Set(mapped.routes.flatMap((r) => (r.blackhole && r.target !== null ? [r.target] : []))));
 
     const { otherNetworks, unsupported } = mapped.staticOutside;
     const summary = `${otherNetworks}/${unsupported}`;

@@ -1,38 +1,68 @@
 /**
- * Node IP → the instance whose interface in --gce-network has that `networkIP`, from one
- * instances.aggregatedList per pass (cached: listed again after each table listing, on a miss, and
- * not when the caller asks for `refresh: false` and every IP is known). The target is the instance
- * path `projects/{p}/zones/{z}/instances/{name}`; canIpForward false → `disabled`. A stopped
- * (TERMINATED/SUSPENDED) instance still resolves: it keeps its IP and its route works again when it
+ * Node IP → the instance whose interface in --gce-network has that `networkIP`, cached and
+ * re-checked in bounded slices (the aws-vpc node cache is the model).
+ *
+ * - Unknown IPs (and not-found answers in an event-driven pass or older than notFoundLifetimeMs,
+ *   and IPs whose instance a listed route shows as gone) are looked up at once with
+ *   instances.aggregatedList filtered on `networkInterfaces.networkIP` (a regular expression of
+ *   up to 50 IPs: "The literal value is interpreted as a regular expression using Google RE2
+ *   library syntax", and nested fields may be filtered:
+ *   https://cloud.google.com/compute/docs/reference/rest/v1/instances/aggregatedList), or with
+ *   the whole listing when that takes fewer calls.
+ * - A resync also re-checks known IPs with one call whatever their number: the next page (500)
+ *   of the whole listing, or the next 50 known IPs when those go round sooner. Every node is
+ *   re-checked within min(⌈instances / 500⌉, ⌈nodes / 50⌉) resyncs.
+ *
+ * The target is the instance path `projects/{p}/zones/{z}/instances/{name}`; canIpForward false →
+ * `disabled`. A stopped instance still resolves: it keeps its IP and its route works again when it
  * starts, so the route stays rather than flapping.
  */
 import { classifyError } from '../../src/errors.js';
 import { isIpv4 } from '../../src/net/cidr.js';
-import type { NodeResolution } from '../provider.js';
-import type { GceApi } from './compute-api.js';
+import type { NodeResolution, ResolveOptions } from '../provider.js';
+import type { GceApi, GceInstancesScopedList } from './compute-api.js';
 import type { IneligibleWhy } from './eligibility.js';
 import { instancePath, resourcePath } from './route-mapping.js';
+
+/** IPs per filtered lookup: keeps the request line short (about 1.5 kB). */
+export const IPS_PER_FILTER = 50;
+/** instances.aggregatedList's largest page. */
+export const INSTANCE_PAGE_SIZE = 500;
+const NOT_FOUND_LIFETIME_MS = 10_000;
 
 interface Warner {
   warn(fields: Record<string, unknown>, message: string): void;
 }
 
-interface InstanceEntry {
-  readonly target: string;
-  readonly canIpForward: boolean;
-  readonly status: string;
-  /** Set when the instance is not a cluster node (eligibility.ts). */
-  readonly ineligible: string | undefined;
+type Scopes = Iterable<readonly [string, GceInstancesScopedList]>;
+type Definitive = Extract<NodeResolution, { status: 'found' | 'not-found' | 'not-eligible' }>;
+
+interface Indexed {
+  readonly found: Map<string, Definitive>;
+  readonly unreachable: string[];
+  instances: number;
 }
 
-type InstanceLookup =
-  | { readonly ok: true; readonly index: ReadonlyMap<string, InstanceEntry>; readonly unreachable: readonly string[] }
-  | { readonly ok: false; readonly error: string };
+/** Where the re-check of known IPs stands. */
+interface RecheckCycle {
+  token: string | undefined;
+  readonly seen: Set<string>;
+  readonly lookedUp: Set<string>;
+  instances: number;
+  partial: boolean;
+  ipOffset: number;
+}
+
+const newCycle = (): RecheckCycle => ({ token: undefined, seen: new Set(), lookedUp: new Set(), instances: 0, partial: false, ipOffset: 0 });
 
 export class InstanceLookups {
-  /** The last successful instance listing, and whether a new pass began after it. */
-  private cached: Extract<InstanceLookup, { ok: true }> | undefined;
-  private stale = true;
+  private nodes = new Map<string, Definitive>();
+  private readonly notFoundAt = new Map<string, number>();
+  /** Instances at the last complete listing (sizes the next lookups). */
+  private instanceCount: number | undefined;
+  private recheck = newCycle();
+  /** Targets of managed routes GCE shows as gone (NEXT_HOP_INSTANCE_NOT_FOUND), from the last listing. */
+  private goneTargets: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly api: GceApi,
@@ -42,97 +72,240 @@ export class InstanceLookups {
     private readonly log: Warner,
     /** --node-network-tag / --node-label; undefined: every instance is a node. */
     private readonly ineligible?: IneligibleWhy,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** A new pass began: the next resolve lists the instances again (unless told to trust its cache). */
-  newPass(): void {
-    this.stale = true;
+  /** What the last route listing says: these targets no longer exist. */
+  sawGoneTargets(targets: ReadonlySet<string>): void {
+    this.goneTargets = targets;
   }
 
-  async resolve(nodeIps: readonly string[], signal: AbortSignal, options?: { readonly refresh?: boolean }): Promise<Map<string, NodeResolution>> {
+  async resolve(nodeIps: readonly string[], signal: AbortSignal, options?: ResolveOptions): Promise<Map<string, NodeResolution>> {
     const result = new Map<string, NodeResolution>();
     const ips: string[] = [];
     for (const ip of new Set(nodeIps)) {
       if (isIpv4(ip)) ips.push(ip);
       else result.set(ip, { status: 'lookup-failed', error: `not an IPv4 address: ${JSON.stringify(ip)}` });
     }
-    if (ips.length === 0) return result;
-
-    // A full pass (refresh, the default) lists the instances once; an event-driven pass
-    // (refresh: false) answers known IPs from the last listing. A miss in a cached listing looks again.
-    let lookup: InstanceLookup;
-    const cached = this.cached;
-    const trustCache = cached !== undefined && (options?.refresh === false || !this.stale);
-    if (trustCache && !hasMiss(cached.index, ips)) {
-      lookup = cached;
-    } else {
-      lookup = await this.fetchInstances(signal);
-      if (lookup.ok) this.stale = false;
+    const eventDriven = options?.refresh === false;
+    const now = this.now();
+    const unknown = ips.filter((ip) => this.needsLookup(ip, eventDriven, now));
+    let listedAll = false;
+    if (unknown.length > 0) {
+      if (this.listsAll(unknown.length)) {
+        listedAll = await this.lookUpAll(unknown, result, signal);
+      } else {
+        await this.lookUpByIp(unknown, result, signal, (ip) => this.recheck.lookedUp.add(ip));
+      }
+    }
+    if (!eventDriven && !listedAll) {
+      const known = ips.filter((ip) => !result.has(ip) && this.nodes.has(ip));
+      if (known.length > 0) await this.recheckNext(known, result, signal);
     }
     signal.throwIfAborted();
-    if (!lookup.ok) {
-      for (const ip of ips) result.set(ip, { status: 'lookup-failed', error: lookup.error });
-      return result;
+    const ordered = new Map<string, NodeResolution>();
+    for (const ip of new Set(nodeIps)) {
+      ordered.set(ip, result.get(ip) ?? this.nodes.get(ip) ?? { status: 'lookup-failed', error: 'not looked up' });
     }
-    this.cached = lookup;
-    for (const ip of ips) {
-      const entry = lookup.index.get(ip);
-      if (entry?.ineligible !== undefined) {
-        result.set(ip, { status: 'not-eligible', target: entry.target, why: entry.ineligible });
-      } else if (entry !== undefined) {
-        result.set(ip, { status: 'found', target: entry.target, forwarding: entry.canIpForward ? 'enabled' : 'disabled' });
-      } else if (lookup.unreachable.length > 0) {
-        // The listing missed zones: this node may be in one of them.
-        result.set(ip, { status: 'lookup-failed', error: `instances of ${lookup.unreachable.join(', ')} could not be listed` });
-      } else {
-        result.set(ip, { status: 'not-found' });
-      }
-    }
-    return result;
+    return ordered;
   }
 
-  private async fetchInstances(signal: AbortSignal): Promise<InstanceLookup> {
+  private needsLookup(ip: string, eventDriven: boolean, now: number): boolean {
+    const cached = this.nodes.get(ip);
+    if (cached === undefined) return true;
+    if (cached.status !== 'not-found') return this.goneTargets.has(cached.target);
+    if (eventDriven) return true; // flannel gives a returning node its old lease: the event may be it
+    return now - (this.notFoundAt.get(ip) ?? Number.NEGATIVE_INFINITY) >= NOT_FOUND_LIFETIME_MS;
+  }
+
+  /** Whether the whole listing takes fewer calls than filters for `ipCount` IPs (before one: whenever the IPs need two filters). */
+  private listsAll(ipCount: number): boolean {
+    const filterCalls = Math.ceil(ipCount / IPS_PER_FILTER);
+    const listCalls = this.instanceCount !== undefined ? Math.max(1, Math.ceil(this.instanceCount / INSTANCE_PAGE_SIZE)) : filterCalls > 1 ? 1 : Infinity;
+    return listCalls < filterCalls;
+  }
+
+  /** The whole listing: it replaces the cache and restarts the re-check. False when it failed. */
+  private async lookUpAll(ips: readonly string[], into: Map<string, NodeResolution>, signal: AbortSignal): Promise<boolean> {
+    let indexed: Indexed;
     try {
-      const index = new Map<string, InstanceEntry>();
-      const unreachable: string[] = [];
-      for await (const [scope, list] of this.api.aggregatedInstances(this.project, signal)) {
-        const warning = list.warning?.code;
-        if (warning !== undefined && warning !== null && warning !== 'NO_RESULTS_ON_PAGE' && (list.instances ?? []).length === 0) {
-          unreachable.push(scope);
-        }
-        for (const instance of list.instances ?? []) {
-          const target = instancePath(instance.selfLink ?? '', this.project);
-          if (target === undefined) continue;
-          for (const nic of instance.networkInterfaces ?? []) {
-            if (!nic.network || !nic.networkIP || resourcePath(nic.network, this.project) !== this.networkId) continue;
-            const existing = index.get(nic.networkIP);
-            if (existing !== undefined && existing.target !== target) {
-              this.log.warn({ ip: nic.networkIP, instances: [existing.target, target] }, 'two instances hold one IP in the network; using the first');
-              continue;
-            }
-            index.set(nic.networkIP, {
-              target,
-              canIpForward: instance.canIpForward === true,
-              status: String(instance.status ?? ''),
-              ineligible: this.ineligible?.(instance),
-            });
-          }
-        }
-      }
-      if (unreachable.length > 0) {
-        this.log.warn({ scopes: unreachable }, 'instances.aggregatedList could not reach some zones: nodes not found there stay unresolved');
-      }
-      return { ok: true, index, unreachable };
+      indexed = await this.listPages(undefined, signal);
     } catch (err) {
-      const classified = classifyError(err);
-      if (!signal.aborted) {
-        this.log.warn({ code: classified.code, class: classified.class }, 'instances.aggregatedList failed: node IPs stay unresolved this pass');
-      }
-      return { ok: false, error: `${classified.code}: ${classified.message}` };
+      this.failed(err, ips, into, signal);
+      return false;
     }
+    this.instanceCount = indexed.instances;
+    this.nodes = new Map(indexed.found);
+    this.notFoundAt.clear();
+    this.recheck = newCycle();
+    for (const ip of ips) this.answer(ip, indexed, into);
+    return true;
+  }
+
+  private async lookUpByIp(ips: readonly string[], into: Map<string, NodeResolution>, signal: AbortSignal, each: (ip: string) => void): Promise<void> {
+    for (let start = 0; start < ips.length; start += IPS_PER_FILTER) {
+      const batch = ips.slice(start, start + IPS_PER_FILTER);
+      try {
+        const indexed = await this.listPages(ipFilter(batch), signal);
+        for (const ip of batch) {
+          this.answer(ip, indexed, into);
+          each(ip);
+        }
+      } catch (err) {
+        this.failed(err, batch, into, signal);
+      }
+    }
+  }
+
+  /** Records the answer for `ip`: definitive ones are cached; a miss where zones were unreachable is not. */
+  private answer(ip: string, indexed: Indexed, into: Map<string, NodeResolution>): void {
+    const found = indexed.found.get(ip);
+    if (found === undefined && indexed.unreachable.length > 0) {
+      into.set(ip, { status: 'lookup-failed', error: `instances of ${indexed.unreachable.join(', ')} could not be listed` });
+      return;
+    }
+    const answer: Definitive = found ?? { status: 'not-found' };
+    this.remember(ip, answer);
+    into.set(ip, answer);
+  }
+
+  /** One call re-checking known IPs (see the file comment). A failure is logged; the cached answers stand. */
+  private async recheckNext(known: readonly string[], into: Map<string, NodeResolution>, signal: AbortSignal): Promise<void> {
+    const cycle = this.recheck;
+    const byPage = this.api.aggregatedInstancesPage !== undefined && this.listsAll(known.length);
+    try {
+      if (byPage) {
+        const page = await this.onePage(cycle.token, signal);
+        const indexed = this.index(page.scopes);
+        for (const [ip, answer] of indexed.found) {
+          this.remember(ip, answer);
+          cycle.seen.add(ip);
+        }
+        for (const ip of known) {
+          const answer = indexed.found.get(ip);
+          if (answer !== undefined) into.set(ip, answer);
+        }
+        cycle.instances += indexed.instances;
+        cycle.partial ||= indexed.unreachable.length > 0;
+        cycle.token = page.nextPageToken;
+        if (cycle.token === undefined) this.endCycle(cycle);
+      } else {
+        const sorted = [...known].sort();
+        const start = cycle.ipOffset < sorted.length ? cycle.ipOffset : 0;
+        const batch = sorted.slice(start, start + IPS_PER_FILTER);
+        cycle.ipOffset = start + batch.length;
+        const indexed = await this.listPages(ipFilter(batch), signal);
+        for (const ip of batch) if (indexed.found.has(ip) || indexed.unreachable.length === 0) this.answer(ip, indexed, into);
+      }
+    } catch (err) {
+      if (signal.aborted || classifyError(err).class === 'aborted') throw err;
+      const classified = classifyError(err);
+      // A page token GCE no longer accepts: start the listing over next time.
+      if (classified.code === 'invalid') this.recheck = newCycle();
+      this.log.warn({ code: classified.code, known: known.length }, 'instances.aggregatedList failed: the cached node answers stand until the next resync');
+    }
+  }
+
+  /** The listing went round: IPs it did not see (and nobody looked up since) leave the cache. */
+  private endCycle(cycle: RecheckCycle): void {
+    if (!cycle.partial) {
+      for (const ip of [...this.nodes.keys()]) if (!cycle.seen.has(ip) && !cycle.lookedUp.has(ip)) this.forget(ip);
+      this.instanceCount = cycle.instances;
+    }
+    this.recheck = newCycle();
+  }
+
+  private remember(ip: string, answer: Definitive): void {
+    this.nodes.set(ip, answer);
+    if (answer.status === 'not-found') this.notFoundAt.set(ip, this.now());
+    else this.notFoundAt.delete(ip);
+  }
+
+  private forget(ip: string): void {
+    this.nodes.delete(ip);
+    this.notFoundAt.delete(ip);
+  }
+
+  private failed(err: unknown, ips: readonly string[], into: Map<string, NodeResolution>, signal: AbortSignal): void {
+    if (signal.aborted) throw err;
+    const classified = classifyError(err);
+    if (classified.class === 'aborted') throw err;
+    this.log.warn({ code: classified.code, class: classified.class, ips: ips.length }, 'instances.aggregatedList failed: these node IPs stay unresolved this pass');
+    for (const ip of ips) into.set(ip, { status: 'lookup-failed', error: `${classified.code}: ${classified.message}` });
+  }
+
+  private onePage(pageToken: string | undefined, signal: AbortSignal) {
+    const page = this.api.aggregatedInstancesPage;
+    if (page === undefined) throw new Error('aggregatedInstancesPage is not available');
+    return page.call(this.api, { project: this.project, ...(pageToken !== undefined ? { pageToken } : {}) }, signal);
+  }
+
+  /** Every page of one (optionally filtered) listing, indexed page by page. */
+  private async listPages(filter: string | undefined, signal: AbortSignal): Promise<Indexed> {
+    const total: Indexed = { found: new Map(), unreachable: [], instances: 0 };
+    if (this.api.aggregatedInstancesPage === undefined) {
+      return this.indexAsync(this.api.aggregatedInstances(this.project, signal), total);
+    }
+    const seen = new Set<string>();
+    let token: string | undefined;
+    do {
+      const page = await this.api.aggregatedInstancesPage(
+        { project: this.project, ...(filter !== undefined ? { filter } : {}), ...(token !== undefined ? { pageToken: token } : {}) },
+        signal,
+      );
+      this.index(page.scopes, total);
+      token = page.nextPageToken;
+      if (token !== undefined && seen.has(token)) throw new Error('instances.aggregatedList returned the same nextPageToken twice');
+      if (token !== undefined) seen.add(token);
+    } while (token !== undefined);
+    return this.warnUnreachable(total);
+  }
+
+  private async indexAsync(listing: AsyncIterable<readonly [string, GceInstancesScopedList]>, into: Indexed): Promise<Indexed> {
+    for await (const entry of listing) this.index([entry], into);
+    return this.warnUnreachable(into);
+  }
+
+  private warnUnreachable(indexed: Indexed): Indexed {
+    if (indexed.unreachable.length > 0) {
+      this.log.warn({ scopes: indexed.unreachable }, 'instances.aggregatedList could not reach some zones: nodes not found there stay unresolved');
+    }
+    return indexed;
+  }
+
+  /** Adds each interface in the network of the listed instances (the first instance holding an IP wins). */
+  private index(scopes: Scopes, into: Indexed = { found: new Map(), unreachable: [], instances: 0 }): Indexed {
+    for (const [scope, list] of scopes) {
+      const warning = list.warning?.code;
+      const instances = list.instances ?? [];
+      if (warning !== undefined && warning !== null && warning !== 'NO_RESULTS_ON_PAGE' && instances.length === 0) into.unreachable.push(scope);
+      into.instances += instances.length;
+      for (const instance of instances) {
+        const target = instancePath(instance.selfLink ?? '', this.project);
+        if (target === undefined) continue;
+        for (const nic of instance.networkInterfaces ?? []) {
+          if (!nic.network || !nic.networkIP || resourcePath(nic.network, this.project) !== this.networkId) continue;
+          const existing = into.found.get(nic.networkIP);
+          if (existing !== undefined && existing.status !== 'not-found' && existing.target !== target) {
+            this.log.warn({ ip: nic.networkIP, instances: [existing.target, target] }, 'two instances hold one IP in the network; using the first');
+            continue;
+          }
+          const why = this.ineligible?.(instance);
+          into.found.set(
+            nic.networkIP,
+            why !== undefined ? { status: 'not-eligible', target, why } : { status: 'found', target, forwarding: instance.canIpForward === true ? 'enabled' : 'disabled' },
+          );
+        }
+      }
+    }
+    return into;
   }
 }
 
-function hasMiss(index: ReadonlyMap<string, unknown>, ips: readonly string[]): boolean {
-  return ips.some((ip) => !index.has(ip));
+/**
+ * `networkInterfaces.networkIP eq "<RE2 alternation>"`: the instances holding any of `ips`. A dot
+ * is written `[.]`, not `\.`: no backslash whose quoting could differ.
+ */
+export function ipFilter(ips: readonly string[]): string {
+  return `networkInterfaces.networkIP eq "${ips.map((ip) => ip.replaceAll('.', '[.]')).join('|')}"`;
 }

@@ -311,32 +311,32 @@ describe('gce resolveNodes', () => {
     expect(partial.get('10.240.0.2')?.status).toBe('found');
     expect(partial.get('10.240.0.3')).toMatchObject({ status: 'lookup-failed' });
 
+    // A failed lookup of a new IP is lookup-failed; a failed re-check leaves the cached answer standing.
+    api.throwNext.set('aggregated', [new GceApiError('Backend Error', { status: 503, reason: 'backendError' })]);
+    const failed = await p.resolveNodes(['10.240.0.9'], signal);
+    expect(failed.get('10.240.0.9')).toMatchObject({ status: 'lookup-failed', error: expect.stringContaining('backendError') });
     api.throwNext.set('aggregated', [new GceApiError('Backend Error', { status: 503, reason: 'backendError' })]);
     await p.listTables(signal);
-    const failed = await p.resolveNodes(['10.240.0.2'], signal);
-    expect(failed.get('10.240.0.2')).toMatchObject({ status: 'lookup-failed', error: expect.stringContaining('backendError') });
+    expect((await p.resolveNodes(['10.240.0.2'], signal)).get('10.240.0.2')?.status).toBe('found');
   });
 
-  it('uses the listing of the pass, and looks again on a miss in an older one', async () => {
+  it('looks up only unknown IPs; a resync re-checks the known ones; an event pass reads nothing for them', async () => {
     const api = new FakeApi();
     api.scopes = [['zones/us-central1-a', { instances: [instance('node-a', '10.240.0.2')] }]];
     const p = await provider(api);
+    const reads = (): number => api.log.filter((l) => l === 'aggregatedList').length;
     await p.listTables(signal);
-    await p.resolveNodes(['10.240.0.2'], signal);
-    // Without a new listTables: a hit is served from the cache …
-    await p.resolveNodes(['10.240.0.2'], signal);
-    expect(api.log.filter((l) => l === 'aggregatedList')).toHaveLength(1);
-    // … a miss refreshes it.
+    await p.resolveNodes(['10.240.0.2'], signal, { refresh: false });
+    expect(reads()).toBe(1);
+    await p.resolveNodes(['10.240.0.2'], signal, { refresh: false });
+    expect(reads()).toBe(1);
     api.scopes = [['zones/us-central1-a', { instances: [instance('node-a', '10.240.0.2'), instance('node-new', '10.240.0.7')] }]];
-    const result = await p.resolveNodes(['10.240.0.7'], signal);
+    const result = await p.resolveNodes(['10.240.0.2', '10.240.0.7'], signal, { refresh: false });
     expect(result.get('10.240.0.7')?.status).toBe('found');
-    expect(api.log.filter((l) => l === 'aggregatedList')).toHaveLength(2);
-    // A new pass lists again; an event-driven pass (refresh: false) trusts the cache for known IPs.
-    await p.listTables(signal);
-    await p.resolveNodes(['10.240.0.2', '10.240.0.7'], signal, { refresh: false });
-    expect(api.log.filter((l) => l === 'aggregatedList')).toHaveLength(2);
-    await p.resolveNodes(['10.240.0.2'], signal);
-    expect(api.log.filter((l) => l === 'aggregatedList')).toHaveLength(3);
+    expect(reads()).toBe(2);
+    // A resync (the default) re-checks the known IPs with one call.
+    await p.resolveNodes(['10.240.0.2', '10.240.0.7'], signal);
+    expect(reads()).toBe(3);
   });
 });
 
