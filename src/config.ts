@@ -58,7 +58,8 @@ export function buildCommand(): Command {
   const program = new Command('routesync')
     .description(
       "Keeps cloud route tables in sync with flannel's subnet leases in etcd.\n" +
-        'Every flag can also be set with ROUTESYNC_<FLAG_IN_UPPER_SNAKE>, e.g. ROUTESYNC_CLUSTER_NAME.',
+        'Every flag can also be set with ROUTESYNC_<FLAG_IN_UPPER_SNAKE>, e.g. ROUTESYNC_CLUSTER_NAME.\n' +
+        "To delete this cluster's routes when tearing it down: routesync cleanup --provider … (see routesync cleanup --help).",
     )
     .helpOption('-h, --help', 'show this help')
     .version(VERSION, '--version', 'print the version and exit')
@@ -144,6 +145,9 @@ function parseProviderSettings(chosen: ProviderDeclaration, values: Values, env:
 export interface ParseOptions {
   /** Read the TLS files and check they are PEM that fits together (the CLI does; manifest tests only parse). */
   readonly checkFiles?: boolean;
+  /** A subcommand's command (buildCommand() plus its own flags, src/cleanup-config.ts) and the reader of those flags. */
+  readonly command?: Command;
+  readonly readExtra?: (values: Values) => void;
 }
 
 export function parseConfig(
@@ -152,7 +156,7 @@ export function parseConfig(
   write: (text: string) => void = (t) => process.stdout.write(t),
   options: ParseOptions = {},
 ): Config {
-  const program = buildCommand();
+  const program = options.command ?? buildCommand();
   program.exitOverride();
   program.configureOutput({ writeOut: write, writeErr: () => undefined });
   try {
@@ -207,6 +211,7 @@ export function parseConfig(
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw bad(values.label('--log-level'), logLevel, `expected one of ${LOG_LEVELS.join(', ')}`);
 
   const providerSettings = parseProviderSettings(provider, values, env);
+  options.readExtra?.(values);
 
   const once = values.switch('once');
   const listen = parseListen(values.text('listen') ?? '', values.label('--listen'));

@@ -50,7 +50,7 @@ export const declaration: ProviderDeclaration<AwsVpcSettings> = {
     {
       flag: VPC_ID,
       arg: 'id',
-      help: 'VPC whose tables tagged routesync/cluster=<cluster-name> are managed',
+      help: 'VPC whose tables tagged routesync.io/cluster/<cluster-name>=owned|shared are managed',
       check: matching(/^vpc-[0-9a-f]{8,17}$/, 'expected a VPC id such as vpc-0123456789abcdef0'),
     },
     {
@@ -99,7 +99,7 @@ export const declaration: ProviderDeclaration<AwsVpcSettings> = {
     const endpoint = values.text(ENDPOINT);
     const serviceQuotasEndpoint = values.text(SERVICE_QUOTAS_ENDPOINT) ?? (endpoint?.startsWith('http://') === true ? endpoint : undefined);
     if (routeTableIds.length === 0 && vpcId === undefined) {
-      throw new UsageError('--provider aws-vpc needs --route-table-id or --vpc-id (to discover tables tagged routesync/cluster=<cluster-name>)');
+      throw new UsageError('--provider aws-vpc needs --route-table-id or --vpc-id (to discover tables tagged routesync.io/cluster/<cluster-name>=owned or shared)');
     }
     if (region === undefined) throw new UsageError('--provider aws-vpc needs --aws-region (or AWS_REGION)');
     let rateLimits: AwsVpcSettings['rateLimits'];

@@ -5,7 +5,7 @@ import { createAwsVpcProvider, PROVIDER_NAME } from './index.js';
 
 /** What ./flags.ts parses for this provider. */
 export interface AwsVpcSettings {
-  /** Empty: the tables of vpcId tagged routesync/cluster=<cluster-name>. */
+  /** Empty: the tables of vpcId tagged routesync.io/cluster/<cluster-name> (table-tags.ts). */
   readonly routeTableIds: readonly string[];
   readonly vpcId?: string;
   readonly region: string;

@@ -23,14 +23,16 @@ import { createEc2Client, ec2ApiFromClient, type Ec2Api } from './ec2-api.js';
 import { AWS_EC2_RATE_LIMITS, ec2ActionFor } from './limits.js';
 import { hasNodeFilters, NodeEligibility, type NodeTag } from './eligibility.js';
 import { NodeCache } from './node-cache.js';
+import { PrefixListCache } from './prefix-lists.js';
 import { RouteQuotaReader } from './route-quota.js';
 import { listManagedTables } from './route-tables.js';
 import { createServiceQuotasClient, serviceQuotasApiFromClient, type ServiceQuotasApi } from './service-quotas-api.js';
+import { TagNotices } from './table-tags.js';
 
 export { createEc2Client, ec2ApiFromClient, type Ec2Api, type Ec2ClientSettings } from './ec2-api.js';
 export { AWS_EC2_RATE_LIMITS, ec2ActionFor } from './limits.js';
 export { ENI_PAGE_SIZE, MAX_FILTER_VALUES, NOT_FOUND_LIFETIME_MS } from './node-cache.js';
-export { CLUSTER_TAG_KEY } from './route-tables.js';
+export { CLUSTER_TAG_PREFIX, CLUSTER_TAG_VALUES, LEGACY_CLUSTER_TAG_KEY, clusterTagKey } from './table-tags.js';
 export { QUOTA_REFRESH_MS, QUOTA_RETRY_MS, ROUTES_PER_TABLE_QUOTA } from './route-quota.js';
 export { createServiceQuotasClient, serviceQuotasApiFromClient, type ServiceQuotasApi } from './service-quotas-api.js';
 
@@ -46,7 +48,7 @@ export interface AwsVpcProviderOptions {
   readonly region: string;
   /** Endpoint override (a simulator, a VPC endpoint); default: the SDK's resolution for the region. */
   readonly endpoint?: string;
-  /** Managed tables; when empty, tables in `vpcId` tagged `routesync/cluster=<clusterName>` are discovered. */
+  /** Managed tables; when empty, tables in `vpcId` tagged for the cluster are discovered (table-tags.ts). */
   readonly routeTableIds: readonly string[];
   readonly vpcId?: string;
   readonly clusterName: string;
@@ -133,8 +135,11 @@ class AwsVpcProvider implements RouteProvider {
   readonly name = PROVIDER_NAME;
   readonly pacer?: Pacer;
   private readonly nodes: NodeCache;
-  private readonly eligibility: NodeEligibility | undefined;
+  private readonly prefixLists: PrefixListCache;
   private readonly quota: RouteQuotaReader;
+  private readonly eligibility: NodeEligibility | undefined;
+  /** Tag warnings are given once per table, not every pass. */
+  private readonly tagNotices: TagNotices;
 
   constructor(
     private readonly api: Ec2Api,
@@ -150,6 +155,10 @@ class AwsVpcProvider implements RouteProvider {
           this.log.warn({ action, drained }, drained ? 'EC2 throttled a paced call: slowing this action down' : 'EC2 throttled a call sent before the slowdown'),
       });
     }
+    this.tagNotices = new TagNotices(log);
+    const filters = { nodeTags: options.nodeTags ?? [], nodeSubnetIds: options.nodeSubnetIds ?? [] };
+    const eligibility = hasNodeFilters(filters) ? new NodeEligibility(api, this.pacer, filters, log) : undefined;
+    this.eligibility = eligibility;
     this.quota = new RouteQuotaReader(
       quotas,
       {
@@ -160,9 +169,16 @@ class AwsVpcProvider implements RouteProvider {
       },
       log,
     );
-    const filters = { nodeTags: options.nodeTags ?? [], nodeSubnetIds: options.nodeSubnetIds ?? [] };
-    const eligibility = hasNodeFilters(filters) ? new NodeEligibility(api, this.pacer, filters, log) : undefined;
-    this.eligibility = eligibility;
+    // Max entries of the prefix lists routes point at, read again about once per resync.
+    this.prefixLists = new PrefixListCache(
+      api,
+      this.pacer,
+      {
+        ...(options.nodeRefreshIntervalMs !== undefined ? { refreshIntervalMs: options.nodeRefreshIntervalMs } : {}),
+        ...(options.pacingClock !== undefined ? { clock: options.pacingClock } : {}),
+      },
+      log,
+    );
     this.nodes = new NodeCache(
       api,
       this.pacer,
@@ -203,7 +219,7 @@ class AwsVpcProvider implements RouteProvider {
   private async listTablesOnce(signal: AbortSignal): Promise<RouteTable[]> {
     // The quota is account-wide: every table gets it (read at most once per period, not per pass).
     const reading = await this.quota.current(signal);
-    const listed = await listManagedTables(this.api, this.pacer, { ...this.options, routeLimit: reading.limit }, this.log, signal);
+    const listed = await listManagedTables(this.api, this.pacer, { ...this.options, routeLimit: reading.limit }, this.log, signal, this.tagNotices, this.prefixLists);
     this.nodes.sawTables(listed.vpcs, listed.tables);
     return listed.tables.map((table) => ({
       ...table,

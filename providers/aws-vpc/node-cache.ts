@@ -280,9 +280,9 @@ export class NodeCache {
 
   /** One IP-filtered DescribeNetworkInterfaces for at most 200 IPs: each found or not-found. Throws when it fails. */
   private async lookUpBatch(batch: readonly string[], vpcs: ReadonlySet<string> | undefined, signal: AbortSignal): Promise<Map<string, NodeResolution>> {
-    // The VPC filter is applied to the answer, not sent: EC2 counts the values of all filters of a
-    // call against its limit of 200, and the IP filter alone uses them all.
-    const { index } = await this.indexNetworkInterfaces({ Filters: [{ Name: 'addresses.private-ip-address', Values: [...batch] }] }, vpcs, signal);
+    // Paginated (a large account refuses this non-indexed filter unpaginated); the VPC filter is applied
+    // to the answer, not sent: EC2 counts all filter values of a call against 200, and the IPs use them all.
+    const { index } = await this.indexNetworkInterfaces({ Filters: [{ Name: 'addresses.private-ip-address', Values: [...batch] }], MaxResults: ENI_PAGE_SIZE }, vpcs, signal);
     return new Map(batch.map((ip): [string, NodeResolution] => [ip, index.get(ip) ?? { status: 'not-found' }]));
   }
 

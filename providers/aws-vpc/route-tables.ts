@@ -1,7 +1,7 @@
 /**
- * The managed route tables: one DescribeRouteTables listing (by id, or by the
- * `routesync/cluster=<cluster>` tag in the VPC, following NextToken), and each EC2 route mapped to
- * the facts the planner needs (docs/architecture.md, 'AWS facts').
+ * The managed route tables: one DescribeRouteTables listing (by id, or by the cluster's tag in the
+ * VPC, table-tags.ts, following NextToken), and each EC2 route mapped to the facts the planner
+ * needs (docs/architecture.md, 'AWS facts').
  */
 import type { DescribeRouteTablesCommandInput, Route, RouteTable as SdkRouteTable } from '@aws-sdk/client-ec2';
 import { ConfigError, classifyError } from '../../src/errors.js';
@@ -10,14 +10,13 @@ import { paced, type Pacer } from '../../src/pacing/pacer.js';
 import type { ActualRoute, RouteOrigin, RouteTable, TargetKind } from '../provider.js';
 import type { Ec2Api } from './ec2-api.js';
 import { compareText, nextToken } from './paging.js';
-
-/** The tag that marks a route table as managed by a routesync cluster (value: the cluster name). */
-export const CLUSTER_TAG_KEY = 'routesync/cluster';
+import { prefixListIdsOf, type PrefixListCache, type PrefixListFacts } from './prefix-lists.js';
+import { clusterTagText, discoveryFilter, judgeTableTags, TagNotices } from './table-tags.js';
 /** DescribeRouteTables page size (EC2's maximum). */
 const ROUTE_TABLE_PAGE_SIZE = 100;
 
 export interface TableSelection {
-  /** Managed tables; when empty, tables in `vpcId` tagged `routesync/cluster=<clusterName>`. */
+  /** Managed tables; when empty, tables in `vpcId` tagged for the cluster (table-tags.ts). */
   readonly routeTableIds: readonly string[];
   readonly vpcId?: string;
   readonly clusterName: string;
@@ -41,18 +40,23 @@ export async function listManagedTables(
   selection: TableSelection,
   log: Warner,
   signal: AbortSignal,
+  notices: TagNotices = new TagNotices(log),
+  /** Weighs routes to managed prefix lists; without it, a table holding one fails the listing. */
+  prefixLists?: PrefixListCache,
 ): Promise<ListedTables> {
   const { routeTableIds, vpcId, clusterName } = selection;
   const byId = routeTableIds.length > 0;
   if (!byId && vpcId === undefined) {
-    throw new ConfigError('aws-vpc needs --route-table-id, or --vpc-id to discover tables tagged ' + `${CLUSTER_TAG_KEY}=${clusterName}`);
+    throw new ConfigError(`aws-vpc needs --route-table-id, or --vpc-id to discover tables tagged ${clusterTagText(clusterName)}`);
   }
+  // Paginated like every describe: ids go in a filter (EC2 refuses id lists together with
+  // MaxResults on some describes); an unknown id is then simply not returned.
   const input: DescribeRouteTablesCommandInput = byId
-    ? { RouteTableIds: [...new Set(routeTableIds)] }
+    ? { Filters: [{ Name: 'route-table-id', Values: [...new Set(routeTableIds)] }], MaxResults: ROUTE_TABLE_PAGE_SIZE }
     : {
         Filters: [
           { Name: 'vpc-id', Values: [vpcId ?? ''] },
-          { Name: `tag:${CLUSTER_TAG_KEY}`, Values: [clusterName] },
+          discoveryFilter(clusterName),
         ],
         MaxResults: ROUTE_TABLE_PAGE_SIZE,
       };
@@ -76,24 +80,31 @@ export async function listManagedTables(
     const index = new Map(found.map((t) => [t.RouteTableId, t]));
     tables = [...new Set(routeTableIds)].map((id) => {
       const table = index.get(id);
-      // EC2 fails the whole call for an unknown id; an answer without it is not a listing we can trust.
-      if (table === undefined) throw new ConfigError(`route table ${id} (--route-table-id) was not returned by EC2`);
+      if (table === undefined) throw new ConfigError(`--route-table-id ${id}: EC2 has no route table with this id`);
       if (vpcId !== undefined && table.VpcId !== vpcId) {
         throw new ConfigError(`route table ${id} (--route-table-id) is in ${table.VpcId ?? 'an unknown VPC'}, not in --vpc-id ${vpcId}`);
       }
       return table;
     });
   } else {
-    if (found.length === 0) {
+    const managed = found.filter((t) => {
+      const verdict = judgeTableTags(t.Tags, clusterName);
+      notices.note(t.RouteTableId ?? '', verdict, clusterName);
+      return verdict.managed;
+    });
+    if (managed.length === 0) {
       throw new ConfigError(
-        `no route tables tagged ${CLUSTER_TAG_KEY}=${clusterName} in VPC ${vpcId ?? ''}: tag the tables routesync ` +
-          'should manage (--cluster-name sets the tag value) or name them with --route-table-id',
+        `no route tables tagged ${clusterTagText(clusterName)} in VPC ${vpcId ?? ''}: tag the tables routesync ` +
+          'should manage (--cluster-name names the tag) or name them with --route-table-id',
       );
     }
-    tables = [...found].sort((a, b) => compareText(a.RouteTableId ?? '', b.RouteTableId ?? ''));
+    tables = [...managed].sort((a, b) => compareText(a.RouteTableId ?? '', b.RouteTableId ?? ''));
   }
+  const listIds = prefixListIdsOf(tables);
+  if (listIds.length > 0 && prefixLists === undefined) throw new Error('a route to a managed prefix list needs a PrefixListCache to be weighed');
+  const lists = listIds.length > 0 && prefixLists !== undefined ? await prefixLists.factsOf(listIds, signal) : new Map<string, PrefixListFacts>();
   return {
-    tables: tables.map((t) => toRouteTable(t, selection.routeLimit, log)),
+    tables: tables.map((t) => toRouteTable(t, selection.routeLimit, log, lists)),
     vpcs: new Set(tables.map((t) => t.VpcId).filter((v): v is string => v !== undefined)),
   };
 }
@@ -116,18 +127,17 @@ async function describeAllRouteTables(
   return tables;
 }
 
-function toRouteTable(table: SdkRouteTable, limit: number, log: Warner): RouteTable {
+function toRouteTable(table: SdkRouteTable, limit: number, log: Warner, lists: ReadonlyMap<string, PrefixListFacts>): RouteTable {
   const routes: ActualRoute[] = [];
   for (const route of table.Routes ?? []) {
-    const actual = toActualRoute(route, table.RouteTableId ?? '', log);
+    const actual = toActualRoute(route, table.RouteTableId ?? '', log, lists);
     if (actual !== undefined) routes.push(actual);
   }
   return { id: table.RouteTableId ?? '', limit, quota: 'aws-vpc-routes-per-table', routes };
 }
 
-function toActualRoute(route: Route, tableId: string, log: Warner): ActualRoute | undefined {
-  // IPv6 routes use a quota of their own; prefix-list routes are not mapped yet (docs/architecture.md, 'Known issues').
-  if (route.DestinationCidrBlock === undefined) return undefined;
+function toActualRoute(route: Route, tableId: string, log: Warner, lists: ReadonlyMap<string, PrefixListFacts>): ActualRoute | undefined {
+  if (route.DestinationCidrBlock === undefined) return otherDestination(route, lists);
   let destination: string;
   try {
     destination = canonicalCidr(route.DestinationCidrBlock);
@@ -144,11 +154,31 @@ function toActualRoute(route: Route, tableId: string, log: Warner): ActualRoute 
     targetKind: targetKindOf(route, via),
     origin: originOf(route),
     quotaWeight: 1,
+    family: 'ipv4',
     blackhole: route.State === 'blackhole',
     bearsOwnerMarks: route.Origin === 'CreateRoute' && (eni !== undefined || instance !== undefined),
     inManagedSpace: true,
     via,
   };
+}
+
+/**
+ * A route to a managed prefix list (weighs the list's max entries, in its family) or an IPv6 route
+ * (its own quota, outside the IPv4 space routesync manages). Neither is ever routesync's.
+ */
+function otherDestination(route: Route, lists: ReadonlyMap<string, PrefixListFacts>): ActualRoute | undefined {
+  const via = viaOf(route);
+  const common = { target: null, targetKind: targetKindOf(route, via), origin: originOf(route), blackhole: route.State === 'blackhole', bearsOwnerMarks: false, via };
+  const listId = route.DestinationPrefixListId;
+  if (listId !== undefined) {
+    const list = lists.get(listId);
+    if (list === undefined) return undefined; // listManagedTables read every list of the tables
+    return { ...common, destination: listId, quotaWeight: list.maxEntries, family: list.family, inManagedSpace: list.family === 'ipv4' };
+  }
+  if (route.DestinationIpv6CidrBlock !== undefined) {
+    return { ...common, destination: route.DestinationIpv6CidrBlock, quotaWeight: 1, family: 'ipv6', inManagedSpace: false };
+  }
+  return undefined;
 }
 
 function originOf(route: Route): RouteOrigin {

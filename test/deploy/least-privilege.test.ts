@@ -5,7 +5,8 @@
  *    (templatefile / yamldecode of the same path), not copies;
  *  - routesync, run for real (the built CLI, a real etcd, the EC2 simulator) through every code path
  *    that touches EC2 (create, replace, delete, blackholes, SourceDestCheck, discovery by tag and
- *    --route-table-id), is allowed every call it makes by the rendered policy — resources and
+ *    --route-table-id, the route quota read from Service Quotas with --route-limit auto, the
+ *    applied value denied), is allowed every call it makes by the rendered policy — resources and
  *    conditions included — and uses every action the policy allows.
  *  (GCE: least-privilege-gce.test.ts.)
  */
@@ -34,6 +35,7 @@ import {
   renderTemplate,
   repoPath,
   resourceRefs,
+  SERVICE_QUOTAS_ACTIONS,
   templatePlaceholders,
   validationRegexes,
   type IamPolicy,
@@ -43,6 +45,8 @@ import {
 } from './support.js';
 
 const TEMPLATE_VARS = ['partition', 'region', 'account_id', 'vpc_id', 'cluster_name'];
+/** The IAM actions of every call routesync makes on AWS. */
+const AWS_ACTIONS = [...EC2_ACTIONS.map((a) => `ec2:${a}`), ...SERVICE_QUOTAS_ACTIONS.map((a) => `servicequotas:${a}`)];
 const ROUTES_SID = 'ManageRoutesInClusterTables';
 const LEGACY_SID = 'ManageRoutesInLegacyTaggedTables';
 
@@ -61,7 +65,7 @@ describe('iam/: the policy documents', () => {
     expect([...templatePlaceholders(policyTemplate)].sort()).toEqual([...TEMPLATE_VARS].sort());
   });
 
-  it('allows exactly the EC2 actions routesync calls, spelled out (no wildcards), each once', () => {
+  it('allows exactly the EC2 and Service Quotas actions routesync calls, spelled out (no wildcards), each once', () => {
     const policy = JSON.parse(policyTemplate) as IamPolicy;
     // The deprecated tag's statement repeats the route actions: IAM can only OR two tag keys with two statements.
     const legacy = policy.Statement.find((s) => s.Sid === LEGACY_SID);
@@ -70,17 +74,25 @@ describe('iam/: the policy documents', () => {
     const actions = policy.Statement.filter((s) => s.Sid !== LEGACY_SID).flatMap((s) => flat(s.Action));
     expect(actions.every((a) => !/[*?]/.test(a))).toBe(true);
     expect(new Set(actions).size).toBe(actions.length);
-    expect(actions.sort()).toEqual(EC2_ACTIONS.map((a) => `ec2:${a}`).sort());
+    expect(actions.sort()).toEqual([...AWS_ACTIONS].sort());
     expect(policy.Statement.every((s) => s.Effect === 'Allow')).toBe(true);
   });
 
-  it('grants Resource "*" only to Describe actions; every write is scoped to an ARN pattern and conditioned on the VPC', () => {
+  it('grants Resource "*" only to reads without resource types; the quota read names its quota; every write is scoped to an ARN pattern and conditioned on the VPC', () => {
     const policy = render({ partition: 'aws', region: 'eu-west-1', account_id: '111122223333', vpc_id: 'vpc-0123456789abcdef0', cluster_name: 'prod' });
+    // EC2 describes and GetAWSDefaultServiceQuota support no resource-level permissions; GetServiceQuota
+    // has the `quota` resource type (Service Authorization Reference, list_servicequotas.html).
+    const unscoped = (a: string): boolean => a.startsWith('ec2:Describe') || a === 'servicequotas:GetAWSDefaultServiceQuota';
     for (const statement of policy.Statement) {
       const actions = flat(statement.Action);
       const resources = flat(statement.Resource);
       if (resources.includes('*')) {
-        expect(actions.every((a) => a.startsWith('ec2:Describe')), statement.Sid).toBe(true);
+        expect(actions.every(unscoped), statement.Sid).toBe(true);
+        continue;
+      }
+      if (actions.includes('servicequotas:GetServiceQuota')) {
+        expect(actions).toEqual(['servicequotas:GetServiceQuota']);
+        expect(resources).toEqual(['arn:aws:servicequotas:eu-west-1:111122223333:vpc/L-93826ACB']);
         continue;
       }
       expect(resources.every((r) => r.startsWith('arn:aws:ec2:eu-west-1:111122223333:')), statement.Sid).toBe(true);
@@ -94,13 +106,13 @@ describe('iam/: the policy documents', () => {
     expect(eni?.Resource).toBe('arn:aws:ec2:eu-west-1:111122223333:network-interface/*');
   });
 
-  it('the EC2 commands the aws-vpc adapter imports are exactly the policy actions', () => {
+  it('the EC2 and Service Quotas commands the aws-vpc adapter imports are exactly the policy actions', () => {
     const source = readdirSync(repoPath('providers', 'aws-vpc'))
       .filter((f) => f.endsWith('.ts'))
       .map((f) => readText('providers', 'aws-vpc', f))
       .join('\n');
     const commands = new Set([...source.matchAll(/\b([A-Z][A-Za-z0-9]+)Command\b/g)].map((m) => m[1] ?? ''));
-    expect([...commands].sort()).toEqual([...EC2_ACTIONS].sort());
+    expect([...commands].sort()).toEqual([...EC2_ACTIONS, ...SERVICE_QUOTAS_ACTIONS].sort());
   });
 
   it('iam/render-aws-policy.mjs renders the same document as templatefile() would, and refuses bad values', () => {
@@ -322,9 +334,25 @@ interface ObservedCall {
   readonly request: IamRequest;
 }
 
-/** The IAM request AWS would authorize for a call the simulator saw, with the resource's condition keys now. */
+/**
+ * The IAM request AWS would authorize for a call the simulator saw, with the resource's condition keys now.
+ * Service Quotas calls come on the same port as JSON 1.1 (`X-Amz-Target: ServiceQuotasV20190624.<Action>`);
+ * the simulator logs them under their action with the body's ServiceCode and QuotaCode as params.
+ */
 function iamRequestFor(world: Ec2World, call: Ec2Call): IamRequest {
   const arn = (type: string, id: string): string => `arn:aws:ec2:${world.region}:${world.accountId}:${type}/${id}`;
+  switch (call.action) {
+    case 'GetServiceQuota':
+      return {
+        action: `servicequotas:${call.action}`,
+        resource: `arn:aws:servicequotas:${world.region}:${world.accountId}:${call.params['ServiceCode'] ?? ''}/${call.params['QuotaCode'] ?? ''}`,
+        context: {},
+      };
+    case 'GetAWSDefaultServiceQuota':
+      return { action: `servicequotas:${call.action}`, resource: '*', context: {} };
+    default:
+      break;
+  }
   const tagKeys = (tags: Readonly<Record<string, string>>): Record<string, string> =>
     Object.fromEntries(Object.entries(tags).flatMap(([k, v]) => [[`aws:ResourceTag/${k}`, v], [`ec2:ResourceTag/${k}`, v]]));
   const action = `ec2:${call.action}`;
@@ -332,6 +360,7 @@ function iamRequestFor(world: Ec2World, call: Ec2Call): IamRequest {
     case 'DescribeRouteTables':
     case 'DescribeNetworkInterfaces':
     case 'DescribeTags':
+    case 'DescribeManagedPrefixLists':
       return { action, resource: '*', context: { 'ec2:Region': world.region } };
     case 'CreateRoute':
     case 'ReplaceRoute':
@@ -378,16 +407,20 @@ describe('AWS: the rendered policy allows every EC2 call routesync makes, and no
     const otherVpc = world.createVpc({ cidr: '172.30.0.0/16' });
     otherVpcTable = world.createRouteTable({ vpcId: otherVpc.vpcId, tags: { [`routesync.io/cluster/${CLUSTER}`]: 'owned' } }).routeTableId;
     legacyTable = second.routeTableId;
+    // A route to a managed prefix list in a managed table: routesync reads its MaxEntries (DescribeManagedPrefixLists).
+    const list = world.createManagedPrefixList({ prefixListName: 'offices', maxEntries: 5 });
+    world.addForeignRoute(cluster.tableId, { destinationPrefixListId: list.prefixListId, gatewayId: 'igw-0aaaaaaaaaaaaaaa1' });
 
     const prefix = '/least-privilege/coreos.com/network';
     const collect = (scenario: string): void => {
       for (const call of world.calls()) observed.push({ scenario, call, request: iamRequestFor(world, call) });
       world.clearCalls();
     };
-    const once = async (scenario: string, extra: string[] = []): Promise<void> => {
+    // `auto`: no --route-limit, so routesync reads the quota from Service Quotas; else --route-limit 50.
+    const once = async (scenario: string, extra: string[] = [], auto = false): Promise<void> => {
       // --node-tag on instances (not ENIs): node eligibility reads the instances' tags (DescribeTags).
       const args = ['--once', '--cluster-name', CLUSTER, '--max-deletes-per-pass', '100%', '--node-tag', NODE_TAG, ...extra];
-      const result = await runRoutesync(clusterArgs(cluster, etcd.endpoint, prefix, args));
+      const result = await runRoutesync(clusterArgs(auto ? { ...cluster, autoLimit: true } : cluster, etcd.endpoint, prefix, args));
       exitCodes[scenario] = result.code;
       if (result.code !== 0 && result.code !== 3) throw new Error(`${scenario}: routesync exited ${result.code}\n${result.stderr}`);
       collect(scenario);
@@ -412,6 +445,11 @@ describe('AWS: the rendered policy allows every EC2 call routesync makes, and no
     tagNode(n5.instanceId);
     await putLease(etcd.client, prefix, n5.subnet, n5.ip);
     await once('route-table-id', ['--route-table-id', `${cluster.tableId},${second.routeTableId}`]);
+    // 5. --route-limit auto: GetServiceQuota; then, with it denied, GetAWSDefaultServiceQuota.
+    await once('auto', [], true);
+    world.setServiceQuotasAccess({ GetServiceQuota: 'deny' });
+    await once('auto-denied', [], true);
+    world.setServiceQuotasAccess({ GetServiceQuota: 'allow' });
   });
 
   afterAll(async () => {
@@ -421,7 +459,7 @@ describe('AWS: the rendered policy allows every EC2 call routesync makes, and no
   });
 
   it('ran every scenario and exercised every kind of EC2 call', () => {
-    expect(exitCodes).toEqual({ create: 0, replace: 0, delete: 3, 'route-table-id': 3 });
+    expect(exitCodes).toEqual({ create: 0, replace: 0, delete: 3, 'route-table-id': 3, auto: 3, 'auto-denied': 3 });
     const ok = (action: string, scenario?: string): number =>
       observed.filter((o) => o.call.action === action && o.call.httpStatus === 200 && (scenario === undefined || o.scenario === scenario)).length;
     expect(ok('CreateRoute', 'create')).toBe(8); // 4 leases × 2 tables
@@ -432,6 +470,12 @@ describe('AWS: the rendered policy allows every EC2 call routesync makes, and no
     expect(ok('ModifyNetworkInterfaceAttribute', 'route-table-id')).toBe(1);
     // The node tag is on the instances: one DescribeTags per pass reads them all.
     for (const scenario of ['create', 'replace', 'delete', 'route-table-id']) expect(ok('DescribeTags', scenario), scenario).toBe(1);
+    // A --route-limit number reads no quota; auto reads the applied one, or AWS's default when that is denied.
+    const quotaCalls = (scenario: string): string[] =>
+      observed.filter((o) => o.scenario === scenario && o.request.action.startsWith('servicequotas:')).map((o) => `${o.call.action} ${o.call.errorCode ?? o.call.httpStatus}`);
+    for (const scenario of ['create', 'replace', 'delete', 'route-table-id']) expect(quotaCalls(scenario), scenario).toEqual([]);
+    expect(quotaCalls('auto')).toEqual(['GetServiceQuota 200']);
+    expect(quotaCalls('auto-denied')).toEqual(['GetServiceQuota AccessDeniedException', 'GetAWSDefaultServiceQuota 200']);
     expect(observed.every((o) => o.call.fault === undefined)).toBe(true);
   });
 
@@ -474,7 +518,13 @@ describe('AWS: the rendered policy allows every EC2 call routesync makes, and no
     expect(evaluate(policy, { ...write, context: withoutTag })).toBe('implicit-deny');
     expect(evaluate(policy, { ...write, resource: write.resource.replace(`:${cluster.world.region}:`, ':ap-south-1:') })).toBe('implicit-deny');
     expect(evaluate(policy, { ...eni, context: { ...eni.context, 'ec2:Vpc': otherVpc } })).toBe('implicit-deny');
-    for (const action of ['ec2:DeleteRouteTable', 'ec2:CreateTags', 'ec2:RunInstances', 'ec2:ModifyInstanceAttribute', 'iam:PassRole']) {
+    const quota = observed.find((o) => o.call.action === 'GetServiceQuota')?.request;
+    if (quota === undefined) throw new Error('no GetServiceQuota observed');
+    expect(evaluate(policy, quota)).toBe('allow');
+    // Another quota (EC2's On-Demand vCPUs), or the same one in another region, is not readable.
+    expect(evaluate(policy, { ...quota, resource: quota.resource.replace('vpc/L-93826ACB', 'ec2/L-1216C47A') })).toBe('implicit-deny');
+    expect(evaluate(policy, { ...quota, resource: quota.resource.replace(`:${cluster.world.region}:`, ':ap-south-1:') })).toBe('implicit-deny');
+    for (const action of ['ec2:DeleteRouteTable', 'ec2:CreateTags', 'ec2:RunInstances', 'ec2:ModifyInstanceAttribute', 'iam:PassRole', 'servicequotas:RequestServiceQuotaIncrease']) {
       expect(evaluate(policy, { action, resource: '*', context: {} }), action).toBe('implicit-deny');
     }
   });

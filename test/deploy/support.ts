@@ -46,7 +46,10 @@ export function isObject(value: unknown): value is JsonObject {
 // What routesync calls (docs/architecture.md, 'AWS facts' and 'GCE facts')
 
 /** The EC2 API calls routesync makes, and nothing else. */
-export const EC2_ACTIONS = ['DescribeRouteTables', 'DescribeNetworkInterfaces', 'DescribeTags', 'CreateRoute', 'ReplaceRoute', 'DeleteRoute', 'ModifyNetworkInterfaceAttribute'];
+export const EC2_ACTIONS = ['DescribeRouteTables', 'DescribeNetworkInterfaces', 'DescribeTags', 'DescribeManagedPrefixLists', 'CreateRoute', 'ReplaceRoute', 'DeleteRoute', 'ModifyNetworkInterfaceAttribute'];
+
+/** The Service Quotas calls routesync makes (--route-limit auto): the applied quota, else AWS's default. */
+export const SERVICE_QUOTAS_ACTIONS = ['GetServiceQuota', 'GetAWSDefaultServiceQuota'];
 
 /**
  * Each GCE API call routesync makes and the permissions it needs. The custom role must
@@ -59,6 +62,7 @@ export const GCE_CALL_PERMISSIONS: Readonly<Record<string, readonly string[]>> =
   'globalOperations.wait': ['compute.globalOperations.get'],
   'globalOperations.get': ['compute.globalOperations.get'],
   'instances.aggregatedList': ['compute.instances.list'],
+  'projects.get': ['compute.projects.get'],
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -173,9 +173,9 @@ describe('aws-vpc provider (stubbed EC2)', () => {
       '10.0.0.3': { status: 'not-found' },
       '10.0.0.4': { status: 'found', target: 'eni-a2', forwarding: 'fixable' },
     });
-    // Only the IP filter is sent: EC2 allows 200 filter values per call in all.
+    // Only the IP filter is sent (EC2 allows 200 filter values per call in all), paginated.
     const describe = s.calls.filter((c) => c.method === 'describeNetworkInterfaces').at(-1);
-    expect(describe?.input).toEqual({ Filters: [{ Name: 'addresses.private-ip-address', Values: ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'] }] });
+    expect(describe?.input).toEqual({ Filters: [{ Name: 'addresses.private-ip-address', Values: ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'] }], MaxResults: 1000 });
   });
 
   it('batches 401 IPs into 200 + 200 + 1, follows NextToken, and stops on a repeated token', async () => {
