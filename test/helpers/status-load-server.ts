@@ -22,6 +22,8 @@ export function leaseReport(count: number, startedAt = new Date()): PassReport {
   const tables = ['1', '2', '3', '4'].map((n) => ({
     id: `rtb-0000000000000000${n}`,
     limit: 10_000,
+    quotaLimit: 10_000,
+    limitSource: 'flag',
     foreignCounted: 1,
     capacity: 9_999,
     ownedAfter: count - count / 10,
