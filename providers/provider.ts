@@ -94,6 +94,12 @@ export interface RouteTable {
   readonly quotaUsage?: number;
   readonly quota: RouteQuota;
   readonly routes: readonly ActualRoute[];
+  /**
+   * A replace here can make before it breaks (GCE: the new route goes in beside the old one under
+   * another name, then the old one goes) when one slot of the limit is free for that moment; the
+   * planner decides which replaces get one (Change `makeBeforeBreak`).
+   */
+  readonly replaceNeedsSpareSlot?: boolean;
 }
 
 /** What a node IP resolves to in one lookup. */
@@ -134,6 +140,8 @@ export type Change =
       readonly target: string;
       readonly previousTarget: string | null;
       readonly nodeIp: string;
+      /** Set on tables with replaceNeedsSpareSlot: true, a slot is free for the old and new route at once. */
+      readonly makeBeforeBreak?: boolean;
     }
   | {
       readonly kind: 'delete';

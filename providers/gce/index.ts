@@ -12,8 +12,9 @@
  *   as transient and a later pass sees what became of it: operation-wait.ts); a DONE
  *   operation with an error throws GceOperationError (src/errors.ts classifies its code:
  *   QUOTA_EXCEEDED → lease). 409 alreadyExists on insert of an identical route and 404 on delete
- *   are done. A replace is delete-then-insert (GCE routes are immutable), the insert sent as soon
- *   as the delete is DONE.
+ *   are done. GCE routes are immutable: a replace the planner lent a free slot (makeBeforeBreak)
+ *   inserts the new route under the destination's other name with a winning priority, then
+ *   deletes the old one; otherwise it is delete-then-insert, logged.
  *
  * The provider never retries: each call is one attempt; the caller paces and retries with classifyError.
  */
@@ -26,7 +27,17 @@ import { nodeEligibility } from './eligibility.js';
 import { InstanceLookups } from './instances.js';
 import { waitDone, type OperationWaitOptions, type WaitClock } from './operation-wait.js';
 import { GceRouteQuotaReader } from './route-quota.js';
-import { mapRoutes, networkPath, routeBody, routeName, sameRoute, type MappingContext } from './route-mapping.js';
+import {
+  ROUTE_PRIORITY,
+  alternateRouteName,
+  mapRoutes,
+  movedRoutePriority,
+  networkPath,
+  routeBody,
+  routeName,
+  sameRoute,
+  type MappingContext,
+} from './route-mapping.js';
 
 export {
   GceApiError,
@@ -135,6 +146,7 @@ class GceProvider implements RouteProvider {
   private readonly quota: GceRouteQuotaReader;
   /** Owner-marked route names per destination from the last listing, the canonical name first. */
   private markedNames = new Map<string, string[]>();
+  private markedPriorities = new Map<string, number>();
   private lastOutside: string | undefined;
 
   constructor(
@@ -179,6 +191,7 @@ class GceProvider implements RouteProvider {
     const reading = await this.quota.current(signal);
     const mapped = mapRoutes(listed, this.mapping);
     this.markedNames = mapped.markedNames;
+    this.markedPriorities = mapped.markedPriorities;
     // Routes GCE shows with a gone next hop: their node IPs are looked up again.
     this.instances.sawGoneTargets(new Set(mapped.routes.flatMap((r) => (r.blackhole && r.target !== null ? [r.target] : []))));
 
@@ -202,6 +215,7 @@ class GceProvider implements RouteProvider {
         ...(reading.usage !== undefined ? { quotaUsage: reading.usage } : {}),
         quota: 'gce-routes-per-project',
         routes: mapped.routes,
+        replaceNeedsSpareSlot: true,
       },
     ];
   }
@@ -219,8 +233,17 @@ class GceProvider implements RouteProvider {
         await this.delete(this.nameToDelete(change.destination, change.reason === 'duplicate'), signal);
         return;
       case 'replace': {
-        // GCE routes cannot be changed in place: delete, and insert as soon as the delete is DONE.
+        // GCE routes cannot be changed in place. With a free slot, make before break: the new route
+        // goes in beside the old one, winning on priority, and the old one goes once it is DONE.
         const old = this.nameToDelete(change.destination, false);
+        const why = change.makeBeforeBreak === true ? this.cannotMove(change.destination, old) : 'no free slot of the route limit for both routes at once';
+        if (why === undefined) {
+          const name = old === routeName(this.options.clusterName, change.destination) ? alternateRouteName(this.options.clusterName, change.destination) : routeName(this.options.clusterName, change.destination);
+          await this.insert(change.destination, change.target, signal, { name, priority: movedRoutePriority(this.priorityOf(old)) ?? ROUTE_PRIORITY });
+          await this.delete(old, signal);
+          return;
+        }
+        this.log.info({ destination: change.destination, route: old, why }, 'moving the route deletes it before inserting the new one: its destination has no route for a moment');
         await this.delete(old, signal);
         await this.insert(change.destination, change.target, signal);
         return;
@@ -263,8 +286,20 @@ class GceProvider implements RouteProvider {
     return name ?? canonical;
   }
 
-  private async insert(destination: string, target: string, signal: AbortSignal): Promise<void> {
-    const body = routeBody(this.mapping, destination, target);
+  private priorityOf(name: string): number {
+    return this.markedPriorities.get(name) ?? ROUTE_PRIORITY;
+  }
+
+  /** Why a move of `destination` away from route `old` cannot make before it breaks (undefined: it can). */
+  private cannotMove(destination: string, old: string): string | undefined {
+    if (movedRoutePriority(this.priorityOf(old)) === undefined) return `route ${old} has priority 0: no priority wins over it`;
+    const others = this.markedNames.get(destination) ?? [];
+    if (others.length > 0) return `other routes of the destination (${others.join(', ')}) are still there`;
+    return undefined;
+  }
+
+  private async insert(destination: string, target: string, signal: AbortSignal, as?: { readonly name: string; readonly priority: number }): Promise<void> {
+    const body = routeBody(this.mapping, destination, target, as);
     let operation: GceOperation;
     try {
       operation = await this.api.insertRoute(this.options.project, body, signal);

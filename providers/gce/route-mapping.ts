@@ -17,6 +17,23 @@ export function routeName(clusterName: string, destination: string): string {
   return `${clusterName}-${destination.replace(/[./]/g, '-')}`;
 }
 
+/**
+ * The second name of a destination's route (`…-b`, at most 52 characters): a move inserts the new
+ * route under the name the old one does not hold, so both exist for a moment.
+ */
+export function alternateRouteName(clusterName: string, destination: string): string {
+  return `${routeName(clusterName, destination)}-b`;
+}
+
+/**
+ * The priority of a moved route: one below the old route's, so that GCE selects it while both
+ * exist (lower wins: https://cloud.google.com/vpc/docs/routes#routeselection). Two alternating
+ * values cannot always win (from 999, 1000 loses), so it steps down; at 0 there is none.
+ */
+export function movedRoutePriority(old: number): number | undefined {
+  return old > 0 ? old - 1 : undefined;
+}
+
 /** The description that marks routesync's routes of one cluster. */
 export function routeDescription(clusterName: string): string {
   return `routesync:${clusterName}`;
@@ -54,8 +71,10 @@ export interface MappingContext {
 export interface MappedRoutes {
   /** Every route of the project, the canonically named owner-marked ones first. */
   readonly routes: ActualRoute[];
-  /** Names of the owner-marked routes of the managed space per destination, the canonical name first. */
+  /** Names of the owner-marked routes of the managed space per destination, the one GCE selects first. */
   readonly markedNames: Map<string, string[]>;
+  /** Priority of each owner-marked route of the managed space, by name. */
+  readonly markedPriorities: Map<string, number>;
   /** Static routes outside the managed space: in other networks, and non-IPv4 ones in this network. */
   readonly staticOutside: { readonly otherNetworks: number; readonly unsupported: number };
 }
@@ -64,7 +83,7 @@ export interface MappedRoutes {
 export function mapRoutes(all: readonly GceRoute[], context: MappingContext): MappedRoutes {
   const prefix = `${context.clusterName}-`;
   const description = routeDescription(context.clusterName);
-  const mapped: Array<{ route: ActualRoute; canonical: boolean; name: string }> = [];
+  const mapped: Array<{ route: ActualRoute; canonical: boolean; name: string; priority: number }> = [];
   const staticOutside = { otherNetworks: 0, unsupported: 0 };
   for (const route of all) {
     const name = route.name ?? '';
@@ -85,6 +104,7 @@ export function mapRoutes(all: readonly GceRoute[], context: MappingContext): Ma
     const marked = name.startsWith(prefix) && route.description === description;
     mapped.push({
       name,
+      priority: route.priority ?? ROUTE_PRIORITY,
       canonical: inManagedSpace && marked && destination !== undefined && name === routeName(context.clusterName, destination),
       route: {
         destination: destination ?? route.destRange ?? '',
@@ -99,16 +119,20 @@ export function mapRoutes(all: readonly GceRoute[], context: MappingContext): Ma
       },
     });
   }
-  // Of two owned routes for one destination the planner keeps the first: the canonically named one.
-  mapped.sort((a, b) => Number(b.canonical) - Number(a.canonical));
+  // Of two owned routes for one destination the planner keeps the first: the one GCE selects (the
+  // lowest priority value; a move interrupted between its insert and its delete leaves two), then
+  // the canonically named one.
+  mapped.sort((a, b) => a.priority - b.priority || Number(b.canonical) - Number(a.canonical));
   const markedNames = new Map<string, string[]>();
-  for (const { route, name } of mapped) {
+  const markedPriorities = new Map<string, number>();
+  for (const { route, name, priority } of mapped) {
     if (!route.bearsOwnerMarks || !route.inManagedSpace) continue;
+    markedPriorities.set(name, priority);
     const names = markedNames.get(route.destination) ?? [];
     names.push(name);
     markedNames.set(route.destination, names);
   }
-  return { routes: mapped.map((m) => m.route), markedNames, staticOutside };
+  return { routes: mapped.map((m) => m.route), markedNames, markedPriorities, staticOutside };
 }
 
 /**
@@ -129,13 +153,18 @@ function targetKindOf(route: GceRoute): TargetKind {
   return 'none';
 }
 
-/** The body of routesync's route for `destination` in the table. */
-export function routeBody(context: MappingContext, destination: string, target: string): GceRoute {
+/** The body of routesync's route for `destination` in the table (a moved one: another name and priority). */
+export function routeBody(
+  context: MappingContext,
+  destination: string,
+  target: string,
+  as: { readonly name?: string; readonly priority?: number } = {},
+): GceRoute {
   return {
-    name: routeName(context.clusterName, destination),
+    name: as.name ?? routeName(context.clusterName, destination),
     network: `${SELF_LINK_BASE}/${context.tableId}`,
     destRange: destination,
-    priority: ROUTE_PRIORITY,
+    priority: as.priority ?? ROUTE_PRIORITY,
     nextHopInstance: `${SELF_LINK_BASE}/${resourcePath(target, context.project)}`,
     description: routeDescription(context.clusterName),
   };

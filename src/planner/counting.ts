@@ -55,3 +55,10 @@ export function countTable(table: RouteTable, isOwned: (route: ActualRoute) => b
   }
   return { limit: Math.max(0, table.limit - outside), counted, foreignCounted, total: counted + outside };
 }
+
+/** Slots of the table's limit free before any change of a pass: what a make-before-break replace may hold for a moment. */
+export function spareSlots(table: RouteTable): number {
+  let used = 0;
+  for (const route of table.routes) used += weightOf(route, table.quota);
+  return Math.max(0, table.limit - used);
+}

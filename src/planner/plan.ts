@@ -13,6 +13,7 @@ import { ownership } from './ownership.js';
 import { applyPolicies, type Changes, type PlannedDelete } from './policy/changes.js';
 import { deleteCap } from './policy/delete-cap.js';
 import { emptyViewGuard } from './policy/empty-view-guard.js';
+import { markMakeBeforeBreak } from './spare-slots.js';
 import type { LeaseOutcome, Plan, PlanInput, TableBudget, TableOutcome } from './types.js';
 
 export type { DeleteCap } from './policy/delete-cap.js';
@@ -277,7 +278,7 @@ export function plan(input: PlanInput): Plan {
   }
 
   return {
-    changes: [...forwardingFixes, ...replaces, ...deletes, ...creates],
+    changes: [...forwardingFixes, ...markMakeBeforeBreak(replaces, input.tables), ...deletes, ...creates],
     leases: leaseOutcomes,
     tables: tableOutcomes,
     budgets,

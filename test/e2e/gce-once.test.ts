@@ -87,7 +87,7 @@ describe('routesync --provider gce --once against the GCE simulator', () => {
     expect(mutations(cluster)).toEqual(['delete routesync-10-1-2-0-24']);
   });
 
-  it('moves the route of a lease that moved to another node: delete, then insert once the delete is DONE', async () => {
+  it('moves the route of a lease that moved to another node: the new route first, the old one deleted once it is DONE', async () => {
     const cluster = suite.closeAfterTest(await startGceCluster({ nodes: 3 }));
     const prefix = freshPrefix();
     await writeGceFlannel(suite.etcd.client, prefix, cluster.nodes);
@@ -99,16 +99,41 @@ describe('routesync --provider gce --once against the GCE simulator', () => {
     const result = await once(cluster, prefix);
     expect(result.code, result.stderr).toBe(0);
     expect(cluster.flannelRoutes().get(first?.subnet ?? '')).toBe(third?.instancePath);
+    expect(mutations(cluster)).toEqual(['insert routesync-10-1-1-0-24-b', 'delete routesync-10-1-1-0-24']);
+    const calls = cluster.world.calls();
+    const insertAt = calls.findIndex((c) => c.method === 'routes.insert');
+    const deleteAt = calls.findIndex((c) => c.method === 'routes.delete');
+    const insertOp = calls[insertAt]?.operation;
+    // The delete went out after a wait that saw the insert DONE, and nothing else in between.
+    const waits = calls.slice(insertAt + 1, deleteAt);
+    expect(waits.length).toBeGreaterThan(0);
+    expect(waits.every((c) => c.method === 'globalOperations.wait' && c.operation === insertOp)).toBe(true);
+    expect(cluster.world.operation(insertOp ?? '').status).toBe('DONE');
+    expect(cluster.world.route('routesync-10-1-1-0-24-b')?.priority).toBe(999);
+  });
+
+  it('moves a route by delete, then insert once the delete is DONE, when the ROUTES quota has no slot for both, and says why', async () => {
+    // 3 routes and the default internet route fill a quota of 4.
+    const cluster = suite.closeAfterTest(await startGceCluster({ nodes: 3, routeQuota: 4 }));
+    const prefix = freshPrefix();
+    await writeGceFlannel(suite.etcd.client, prefix, cluster.nodes);
+    expect((await once(cluster, prefix)).code).toBe(0);
+    const [first, , third] = cluster.nodes;
+    await putLease(suite.etcd.client, prefix, first?.subnet ?? '', third?.ip ?? '');
+    cluster.world.clearCalls();
+
+    const result = await once(cluster, prefix);
+    expect(result.code, result.stderr).toBe(0);
+    expect(cluster.flannelRoutes().get(first?.subnet ?? '')).toBe(third?.instancePath);
     expect(mutations(cluster)).toEqual(['delete routesync-10-1-1-0-24', 'insert routesync-10-1-1-0-24']);
+    expect(result.stderr).toContain('no free slot of the route limit for both routes at once');
     const calls = cluster.world.calls();
     const deleteAt = calls.findIndex((c) => c.method === 'routes.delete');
     const insertAt = calls.findIndex((c) => c.method === 'routes.insert');
     const deleteOp = calls[deleteAt]?.operation;
-    // The insert went out after a wait that saw the delete DONE, and nothing else in between.
     const waits = calls.slice(deleteAt + 1, insertAt);
     expect(waits.length).toBeGreaterThan(0);
     expect(waits.every((c) => c.method === 'globalOperations.wait' && c.operation === deleteOp)).toBe(true);
-    expect(cluster.world.operation(deleteOp ?? '').status).toBe('DONE');
   });
 
   it('reports canIpForward=false nodes and makes no route for them', async () => {

@@ -497,6 +497,21 @@ describe('gce apply', () => {
     expect(api.routes.map((r) => r.nextHopInstance)).toEqual([`${BASE}/${B}`]);
   });
 
+  it('with a slot lent by the planner, makes before it breaks: the new route under the other name wins on priority, then the old one goes', async () => {
+    const api = new FakeApi();
+    api.routes = [ownedRoute('10.1.1.0/24', A)];
+    const p = await provider(api);
+    const [table] = await p.listTables(signal);
+    expect(table?.replaceNeedsSpareSlot).toBe(true);
+    await p.apply({ kind: 'replace', table: TABLE, destination: '10.1.1.0/24', target: B, previousTarget: A, nodeIp: '10.240.0.3', makeBeforeBreak: true }, signal);
+    expect(api.log.slice(1)).toEqual(['insert c1-10-1-1-0-24-b', 'wait operation-1', 'done operation-1', 'delete c1-10-1-1-0-24', 'wait operation-2', 'done operation-2']);
+    expect(api.routes.map((r) => [r.name, r.priority])).toEqual([['c1-10-1-1-0-24-b', 999]]);
+    // The next move goes back to the canonical name, one priority lower again.
+    await p.listTables(signal);
+    await p.apply({ kind: 'replace', table: TABLE, destination: '10.1.1.0/24', target: A, previousTarget: B, nodeIp: '10.240.0.2', makeBeforeBreak: true }, signal);
+    expect(api.routes.map((r) => [r.name, r.priority])).toEqual([['c1-10-1-1-0-24', 998]]);
+  });
+
   it('deletes the duplicate, not the canonically named route', async () => {
     const api = new FakeApi();
     api.routes = [ownedRoute('10.1.1.0/24', A, { name: 'c1-a-copy' }), ownedRoute('10.1.1.0/24', A)];

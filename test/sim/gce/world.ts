@@ -276,6 +276,17 @@ export interface SimOperation {
 }
 
 /** One request as the simulator saw it. */
+/** A route appearing or going, at the moment GCE applies it (an operation's DONE time). */
+export interface RouteEvent {
+  readonly time: number;
+  readonly event: 'added' | 'removed';
+  readonly name: string;
+  readonly destRange: string;
+  readonly priority: number;
+  /** `zone/name` of an instance next hop. */
+  readonly nextHopInstance?: string;
+}
+
 export interface GceCall {
   readonly seq: number;
   /** The world's clock (ms) when the request arrived. */
@@ -479,6 +490,7 @@ export class GceWorld {
 
   private readonly networks = new Map<string, NetworkRecord>();
   private readonly routesByName = new Map<string, RouteRecord>();
+  private readonly routeEvents: RouteEvent[] = [];
   /** Keyed by `zone/name`. */
   private readonly instances = new Map<string, InstanceRecord>();
   private readonly operations = new Map<string, OperationRecord>();
@@ -696,6 +708,23 @@ export class GceWorld {
 
   clearCalls(): void {
     this.callLog.clear();
+  }
+
+  /** Every route added or removed so far, in the order GCE applied them (a timeline of the routes). */
+  routeHistory(): RouteEvent[] {
+    this.settle();
+    return [...this.routeEvents];
+  }
+
+  private noteRoute(time: number, event: RouteEvent['event'], route: RouteRecord): void {
+    this.routeEvents.push({
+      time,
+      event,
+      name: route.name,
+      destRange: route.destRange,
+      priority: route.priority,
+      ...(route.nextHop.kind === 'instance' ? { nextHopInstance: `${route.nextHop.zone}/${route.nextHop.instance}` } : {}),
+    });
   }
 
   // ------------------------------------------------------------ zones and networks
@@ -928,6 +957,8 @@ export class GceWorld {
   /** Removes any route at once, without GCE's checks. */
   removeRoute(name: string): boolean {
     this.settle();
+    const record = this.routesByName.get(name);
+    if (record !== undefined) this.noteRoute(this.clock(), 'removed', record);
     return this.routesByName.delete(name);
   }
 
@@ -1046,7 +1077,14 @@ export class GceWorld {
           continue;
         }
         this.routesByName.set(route.name, { ...route, createdAt: op.doneAt });
-      } else if (!this.routesByName.delete(op.routeName)) {
+        this.noteRoute(op.doneAt, 'added', route);
+      } else {
+        const gone = this.routesByName.get(op.routeName);
+        if (gone !== undefined) {
+          this.routesByName.delete(op.routeName);
+          this.noteRoute(op.doneAt, 'removed', gone);
+          continue;
+        }
         op.error = { code: 'RESOURCE_NOT_FOUND', message: `The resource '${this.routePath(op.routeName)}' was not found`, httpErrorStatusCode: 404 };
       }
     }
@@ -1287,6 +1325,7 @@ export class GceWorld {
   private storeRoute(input: Omit<RouteRecord, 'id' | 'createdAt'>): RouteRecord {
     const record: RouteRecord = { ...input, id: this.newId(`route:${input.name}:${this.clock()}`), createdAt: this.clock() };
     this.routesByName.set(record.name, record);
+    this.noteRoute(record.createdAt, 'added', record);
     return record;
   }
 
