@@ -24,8 +24,8 @@ export type TargetKind = 'interface' | 'instance' | 'gateway' | 'address' | 'net
  */
 export interface ActualRoute {
   /**
-   * Canonical IPv4 destination `a.b.c.d/len`; a route outside the managed space (another family,
-   * another network) may carry the cloud's text instead.
+   * Canonical destination: IPv4 `a.b.c.d/len`, IPv6 in RFC 5952 form (`fc00:0:0:1::/64`, as
+   * src/net/cidr6.ts prints it); a route outside the managed space may carry the cloud's text instead.
    */
   readonly destination: string;
   /** Provider target id (AWS ENI id, GCE instance URL); null when the route has none we can compare. */
@@ -51,9 +51,9 @@ export interface ActualRoute {
    */
   readonly bearsOwnerMarks: boolean;
   /**
-   * The route lies where routesync manages routes: the table itself (AWS), the IPv4 routes of
+   * The route lies where routesync manages routes: the table itself (AWS), the routes of
    * --gce-network (GCE). false: it only shares the table's quota (GCE: another network of the
-   * project, or an IPv6 route); it is never owned and never conflicts with a lease.
+   * project, or an IPv6 route without routesync's marks); it is never owned and never conflicts.
    */
   readonly inManagedSpace: boolean;
   /** Free text for logs and status: what the route points at (igw-…, nat-…, eni-…). */
@@ -78,8 +78,17 @@ export type LimitSource = 'flag' | 'quota-api' | 'default-api' | 'fallback' | 'l
 /** One capacity domain: an AWS route table, or a GCE project's routes in one network. */
 export interface RouteTable {
   readonly id: string;
-  /** The route limit of this table (--route-limit, or read from the account: see limitSource). */
+  /**
+   * The route limit of this table (--route-limit, or read from the account: see limitSource). Where
+   * the quota counts IPv6 routes apart (AWS), this is the IPv4 routes' limit.
+   */
   readonly limit: number;
+  /**
+   * AWS: the limit of the table's IPv6 routes, a quota of its own ("routes per route table" is
+   * counted separately for IPv4 and IPv6); absent: the same value as `limit`. Unused where one
+   * quota counts both families (GCE).
+   */
+  readonly ipv6Limit?: number;
   /** Where `limit` came from; absent: `flag`. */
   readonly limitSource?: LimitSource;
   /**
@@ -113,6 +122,11 @@ export type NodeResolution =
        * SourceDestCheck); `disabled`: it cannot (GCE canIpForward false), so no route is made.
        */
       readonly forwarding: 'enabled' | 'fixable' | 'disabled';
+      /**
+       * false: the target has no IPv6 interface (GCE stack type IPV4_ONLY), so it cannot take an
+       * IPv6 route; absent: it has one, or the provider does not say.
+       */
+      readonly ipv6Capable?: boolean;
     }
   /** A successful lookup found nothing for this IP: the node is gone. */
   | { readonly status: 'not-found' }

@@ -1,38 +1,36 @@
 /**
- * Pure parsing and validation of flannel's state in etcd (docs/architecture.md, 'flannel and etcd facts'): the network config at
- * `<prefix>/config`, lease keys `<prefix>/subnets/<a.b.c.d>-<len>[&<ipv6>-<len6>]` and lease
- * values `{"PublicIP":"…"}`. No I/O: the etcd lease source feeds raw key/values in and gets a
- * {@link LeaseSnapshot} out. Nothing here throws on any input.
+ * Pure parsing and validation of flannel's leases in etcd (docs/architecture.md, 'flannel and etcd
+ * facts'): keys `<prefix>/subnets/<a.b.c.d>-<len>[&<ipv6>-<len6>]` and values
+ * `{"PublicIP":"…","PublicIPv6":…}`, against the network config (flannel-config.ts). No I/O: the etcd
+ * lease source feeds raw key/values in and gets a {@link LeaseSnapshot} out. Nothing here throws on
+ * any input.
  *
- * flannel decodes its JSON with Go's encoding/json, so object keys match field names
- * case-insensitively (`"network"`, `"subnetlen"`, `"publicip"` all work) and, when a field is
- * given twice, the last one wins. The config rules follow flannel's `ParseConfig` and
- * `CheckNetworkConfig` (pkg/subnet/config.go): a config flanneld would refuse is refused here.
+ * A lease has up to two halves, each validated on its own: IPv4 (the key's IPv4 subnet → PublicIP)
+ * and IPv6 (the key's IPv6 subnet → PublicIPv6). A bad half is reported; the good one is still used.
+ * Values are decoded as Go's encoding/json does (go-json.ts).
  */
 import ipaddr from 'ipaddr.js';
 
 import { cidrContains, compareCidrs, formatCidr, isIpv4, parseCidr, type Ipv4Cidr } from '../net/cidr.js';
-import type { InvalidLease, Lease, LeaseSnapshot, NetworkConfig } from './types.js';
+import { cidr6Contains, compareCidrs6, formatCidr6, isIpv6, parseCidr6, type Ipv6Cidr } from '../net/cidr6.js';
+import { parseNetworkConfig } from './flannel-config.js';
+import { describe, field, MAX_VALUE_BYTES, parseJsonObject, type JsonObject } from './go-json.js';
+import type { Family, InvalidLease, Lease, LeaseSnapshot, NetworkConfig } from './types.js';
+
+export { parseNetworkConfig, ROUTE_PROGRAMMING_BACKENDS, type ParseConfigResult } from './flannel-config.js';
+export { MAX_JSON_DEPTH, MAX_VALUE_BYTES } from './go-json.js';
 
 /** flannel's default etcd prefix. */
 export const DEFAULT_PREFIX = '/coreos.com/network';
 
-/** Larger config or lease values are refused without parsing (etcd's own default cap is 1.5 MiB). */
-export const MAX_VALUE_BYTES = 1024 * 1024;
-
-/** Backends with which every node programs cloud routes itself: they fight routesync. */
-export const ROUTE_PROGRAMMING_BACKENDS: ReadonlySet<string> = new Set(['aws-vpc', 'gce']);
-
-export type ParseConfigResult =
-  | { readonly config: NetworkConfig; readonly warnings: readonly string[] }
-  | { readonly error: string };
-
+/** A key's subnets: at least one of the two (an IPv6-only key has no IPv4 subnet). */
 export type ParseLeaseKeyResult =
-  | { readonly subnet: string; readonly ipv6Subnet?: string }
+  | { readonly subnet?: string; readonly ipv6Subnet?: string }
   | { readonly error: string }
   | { readonly skip: true };
 
 export type ParseLeaseValueResult = { readonly publicIp: string } | { readonly error: string };
+export type ParsePublicIpv6Result = { readonly publicIpv6: string } | { readonly error: string };
 
 /** One key/value as read from etcd, before any interpretation. */
 export interface RawKeyValue {
@@ -56,6 +54,7 @@ export interface SnapshotInput {
   readonly kvs: Iterable<RawKeyValue>;
 }
 
+
 // ---------------------------------------------------------------------------------------------
 // Keys
 
@@ -73,11 +72,16 @@ export function subnetsPrefix(prefix: string): string {
   return `${normalizePrefix(prefix)}/subnets/`;
 }
 
-/** The etcd key flannel uses for a subnet: `10.1.19.0/24` → `<prefix>/subnets/10.1.19.0-24`. */
-export function leaseKeyFor(prefix: string, subnet: string, ipv6Subnet?: string): string {
-  const v4 = subnet.replace('/', '-');
+/**
+ * The etcd key flannel uses for a lease: `10.1.19.0/24` → `<prefix>/subnets/10.1.19.0-24`, with an
+ * IPv6 subnet `…&fc00::-64`. flannel writes an IPv6-only lease with the empty IPv4 net
+ * (`0.0.0.0-0&fc00::-64`: MakeSubnetKey in pkg/subnet/subnet.go); pass `undefined` for it.
+ */
+export function leaseKeyFor(prefix: string, subnet: string | undefined, ipv6Subnet?: string): string {
+  const v4 = (subnet ?? '0.0.0.0/0').replace('/', '-');
   return `${subnetsPrefix(prefix)}${v4}${ipv6Subnet === undefined ? '' : `&${ipv6Subnet.replace('/', '-')}`}`;
 }
+
 
 /** Anything that starts like a lease name: digits and dots, a dash, digits. */
 const LOOKS_LIKE_LEASE = /^[0-9.]+-[0-9]+(?:&.*)?$/s;
@@ -86,8 +90,8 @@ const LEASE_NAME = /^([0-9.]+)-(0|[1-9][0-9]?)(?:&([0-9a-f:]+)-(0|[1-9][0-9]{0,2
 /**
  * Interprets a key under `<prefix>/subnets/`. Keys that are not lease names at all (nested paths,
  * other names, keys outside `subnets/`) are skipped; names that look like a lease but do not
- * parse (bad octet, host bits set, bad prefix length) are errors, so they can be reported.
- * The IPv4 part is what routesync routes; a dual-stack name's IPv6 part is checked and returned.
+ * parse (bad octet, host bits set, bad prefix length, in either part) are errors, so they can be
+ * reported. `0.0.0.0-0` before the `&` is flannel's empty IPv4 net: the lease is IPv6-only.
  */
 export function parseLeaseKey(key: string, prefix: string): ParseLeaseKeyResult {
   const base = subnetsPrefix(prefix);
@@ -106,224 +110,30 @@ export function parseLeaseKey(key: string, prefix: string): ParseLeaseKeyResult 
     return { error: `lease key ${JSON.stringify(name)}: ${(err as Error).message}` };
   }
   if (v6Address === undefined || v6Length === undefined) return { subnet: formatCidr(subnet) };
-  if (!ipaddr.IPv6.isValid(v6Address) || Number(v6Length) > 128) {
+  if (!isIpv6(v6Address) || Number(v6Length) > 128) {
     return { error: `lease key ${JSON.stringify(name)}: ${JSON.stringify(`${v6Address}/${v6Length}`)} is not an IPv6 subnet` };
   }
-  return { subnet: formatCidr(subnet), ipv6Subnet: `${ipaddr.IPv6.parse(v6Address).toString()}/${v6Length}` };
-}
-
-// ---------------------------------------------------------------------------------------------
-// JSON helpers (Go encoding/json semantics where flannel depends on them)
-
-type JsonObject = Record<string, unknown>;
-
-function byteLength(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
-}
-
-/** Deeper JSON is refused before parsing (Go's encoding/json stops at 10000; flannel's values are 3 deep). */
-export const MAX_JSON_DEPTH = 100;
-
-/** The deepest nesting of arrays/objects in `text`, counting only brackets outside strings; stops past `limit`. */
-function jsonDepth(text: string, limit: number): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c /* \ */) i++;
-      else if (c === 0x22 /* " */) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
-      depth++;
-      if (depth > max) max = depth;
-      if (max > limit) return max;
-    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) {
-      depth--;
-    }
-  }
-  return max;
-}
-
-function parseJsonObject(text: string, what: string): { value: JsonObject } | { error: string } {
-  if (byteLength(text) > MAX_VALUE_BYTES) return { error: `${what} is larger than ${MAX_VALUE_BYTES} bytes` };
-  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return { error: `${what} is nested more than ${MAX_JSON_DEPTH} levels deep` };
-  let value: unknown;
+  let subnet6: Ipv6Cidr;
   try {
-    value = JSON.parse(text);
+    subnet6 = parseCidr6(`${v6Address}/${v6Length}`);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    return { error: `${what} is not valid JSON: ${message.slice(0, 200)}` };
+    return { error: `lease key ${JSON.stringify(name)}: ${(err as Error).message}` };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { error: `${what} must be a JSON object, got ${describe(value)}` };
-  }
-  return { value: value as JsonObject };
-}
-
-/** Go's encoding/json matches names with Unicode simple case folding; for ASCII names that adds ſ and K (Kelvin). */
-function fold(name: string): string {
-  return name.replace(/\u017f/g, 's').replace(/\u212a/g, 'k').toLowerCase();
-}
-
-/** The value of `field` matched case-insensitively (last match wins); `undefined` when absent or null. */
-function field(obj: JsonObject, name: string): unknown {
-  const wanted = fold(name);
-  let found: unknown;
-  for (const key of Object.keys(obj)) {
-    if (fold(key) === wanted) found = obj[key];
-  }
-  return found === null ? undefined : found;
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = Array.isArray(value) ? 'an array' : typeof value;
-  }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Network config
-
-const mask = (length: number): number => (length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0);
-
-function parseNetworkField(value: unknown): { cidr: Ipv4Cidr; warning?: string } | { error: string } {
-  if (typeof value !== 'string') return { error: `Network must be an IPv4 CIDR string, got ${describe(value)}` };
-  let cidr: Ipv4Cidr;
-  try {
-    // flannel (Go net.ParseCIDR) accepts host bits and uses the network address.
-    cidr = parseCidr(value, false);
-  } catch (err) {
-    return { error: `Network ${JSON.stringify(value)} is not an IPv4 CIDR: ${(err as Error).message}` };
-  }
-  const canonical = formatCidr(cidr);
-  if (canonical !== value) {
-    return { cidr, warning: `Network ${JSON.stringify(value)} is not in canonical form; using ${canonical} as flannel does` };
-  }
-  return { cidr };
-}
-
-function parseSubnetBound(
-  name: 'SubnetMin' | 'SubnetMax',
-  value: unknown,
-  network: Ipv4Cidr,
-  subnetLen: number,
-): { error: string } | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !isIpv4(value)) {
-    return { error: `${name} must be an IPv4 address, got ${describe(value)}` };
-  }
-  const address = parseCidr(`${value}/32`);
-  if (address.base === 0) return undefined; // 0.0.0.0 means "default" to flannel
-  if (!cidrContains(network, address)) {
-    return { error: `${name} ${value} is not in the range of the Network ${formatCidr(network)}` };
-  }
-  if (((address.base & mask(subnetLen)) >>> 0) !== address.base) {
-    return { error: `${name} ${value} is not on a SubnetLen (/${subnetLen}) boundary` };
-  }
-  return undefined;
-}
-
-/**
- * Parses flannel's network config JSON. The result is what flanneld would run with: SubnetLen
- * defaults to 24 when Network is /22 or larger, otherwise to Network's length + 2 (networks
- * smaller than /28 are refused); an explicit SubnetLen must be at most 30 and leave room for at
- * least four subnets (≥ Network's length + 2). `Backend.Type` is lower-cased, `udp` when Backend
- * is missing. Warnings (non-canonical Network, a route-programming backend) do not make the
- * config unusable.
- */
-export function parseNetworkConfig(text: string): ParseConfigResult {
-  const parsed = parseJsonObject(text, 'network config');
-  if ('error' in parsed) return parsed;
-  const obj = parsed.value;
-  const warnings: string[] = [];
-
-  const enableIPv4Value = field(obj, 'EnableIPv4');
-  if (enableIPv4Value !== undefined && typeof enableIPv4Value !== 'boolean') {
-    return { error: `EnableIPv4 must be true or false, got ${describe(enableIPv4Value)}` };
-  }
-  const enableIPv4 = enableIPv4Value ?? true;
-
-  let backendType = 'udp';
-  const backend = field(obj, 'Backend');
-  if (backend !== undefined) {
-    if (typeof backend !== 'object' || backend === null || Array.isArray(backend)) {
-      return { error: `Backend must be a JSON object, got ${describe(backend)}` };
-    }
-    const type = field(backend as JsonObject, 'Type');
-    if (type !== undefined && typeof type !== 'string') {
-      return { error: `Backend.Type must be a string, got ${describe(type)}` };
-    }
-    backendType = (type ?? '').toLowerCase();
-  }
-  if (ROUTE_PROGRAMMING_BACKENDS.has(backendType)) {
-    warnings.push(
-      `Backend.Type is ${JSON.stringify(backendType)}: every node programs cloud routes itself and will fight routesync; use {"Type":"alloc"}`,
-    );
-  }
-
-  const networkValue = field(obj, 'Network');
-  if (networkValue === undefined) {
-    return {
-      error: enableIPv4
-        ? 'Network is missing: flannel needs an IPv4 Network when EnableIPv4 is true'
-        : 'Network is missing and EnableIPv4 is false: routesync routes IPv4 subnets only',
-    };
-  }
-  const network = parseNetworkField(networkValue);
-  if ('error' in network) return network;
-  if (network.warning !== undefined) warnings.push(network.warning);
-  const prefixLength = network.cidr.length;
-
-  const subnetLenValue = field(obj, 'SubnetLen');
-  if (
-    subnetLenValue !== undefined &&
-    (typeof subnetLenValue !== 'number' || !Number.isInteger(subnetLenValue) || subnetLenValue < 0)
-  ) {
-    return { error: `SubnetLen must be a non-negative integer, got ${describe(subnetLenValue)}` };
-  }
-  let subnetLen = subnetLenValue ?? 0;
-  if (subnetLen > 0) {
-    if (subnetLen > 30) return { error: `SubnetLen ${subnetLen} is too long: it must be at most 30` };
-    if (subnetLen < prefixLength + 2) {
-      return {
-        error: `SubnetLen ${subnetLen} is too short for Network ${formatCidr(network.cidr)}: it must be at least ${prefixLength + 2} so the network holds four subnets`,
-      };
-    }
-  } else if (prefixLength > 28) {
-    return { error: `Network ${formatCidr(network.cidr)} is too small: the smallest useful flannel Network is a /28` };
-  } else {
-    subnetLen = prefixLength <= 22 ? 24 : prefixLength + 2;
-  }
-
-  if (enableIPv4) {
-    for (const name of ['SubnetMin', 'SubnetMax'] as const) {
-      const bad = parseSubnetBound(name, field(obj, name), network.cidr, subnetLen);
-      if (bad !== undefined) return bad;
-    }
-  }
-
-  return {
-    config: { network: formatCidr(network.cidr), subnetLen, enableIPv4, backendType },
-    warnings,
-  };
+  const ipv6Subnet = formatCidr6(subnet6);
+  if (subnet6.length === 0 && subnet6.base === 0n) return { error: `lease key ${JSON.stringify(name)}: the IPv6 part is empty` };
+  return subnet.base === 0 && subnet.length === 0 ? { ipv6Subnet } : { subnet: formatCidr(subnet), ipv6Subnet };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Lease values and validation
 
-/** Parses a lease value; PublicIP must be a dotted-quad IPv4 address (not 0.0.0.0). */
-export function parseLeaseValue(text: string): ParseLeaseValueResult {
-  const parsed = parseJsonObject(text, 'lease value');
-  if ('error' in parsed) return parsed;
-  const publicIp = field(parsed.value, 'PublicIP');
+/** The value as a JSON object, or why it is not one. */
+function leaseValueObject(text: string): { value: JsonObject } | { error: string } {
+  return parseJsonObject(text, 'lease value');
+}
+
+function publicIpOf(obj: JsonObject): ParseLeaseValueResult {
+  const publicIp = field(obj, 'PublicIP');
   if (publicIp === undefined) return { error: 'lease value has no PublicIP' };
   if (typeof publicIp !== 'string' || !isIpv4(publicIp)) {
     return { error: `PublicIP ${describe(publicIp)} is not an IPv4 address` };
@@ -332,12 +142,38 @@ export function parseLeaseValue(text: string): ParseLeaseValueResult {
   return { publicIp };
 }
 
+/** Ranges no cloud interface's own IPv6 address lies in: a route to one could not work. */
+const UNUSABLE_IPV6_RANGES: ReadonlySet<string> = new Set(['unspecified', 'loopback', 'linkLocal', 'multicast', 'ipv4Mapped']);
+
+function publicIpv6Of(obj: JsonObject): ParsePublicIpv6Result {
+  const value = field(obj, 'PublicIPv6');
+  if (value === undefined) return { error: 'lease value has no PublicIPv6' };
+  if (typeof value !== 'string' || !isIpv6(value)) return { error: `PublicIPv6 ${describe(value)} is not an IPv6 address` };
+  const address = ipaddr.IPv6.parse(value);
+  const range = address.range();
+  if (UNUSABLE_IPV6_RANGES.has(range)) return { error: `PublicIPv6 ${value} is a ${range} address, not a node's address` };
+  return { publicIpv6: address.toString() };
+}
+
+/** Parses a lease value; PublicIP must be a dotted-quad IPv4 address (not 0.0.0.0). */
+export function parseLeaseValue(text: string): ParseLeaseValueResult {
+  const parsed = leaseValueObject(text);
+  return 'error' in parsed ? parsed : publicIpOf(parsed.value);
+}
+
+/** The IPv6 half of a lease value: PublicIPv6 must be a node's IPv6 address (canonical form returned). */
+export function parsePublicIpv6(text: string): ParsePublicIpv6Result {
+  const parsed = leaseValueObject(text);
+  return 'error' in parsed ? parsed : publicIpv6Of(parsed.value);
+}
+
 /**
- * Checks a (canonical) lease subnet against the network config: it must lie inside Network and
+ * Checks a (canonical) IPv4 lease subnet against the network config: it must lie inside Network and
  * be exactly SubnetLen long. Returns the reason it is invalid, or undefined when it is valid.
  */
 export function validateLease(subnet: string, config: NetworkConfig): string | undefined {
   if (!config.enableIPv4) return 'EnableIPv4 is false in the network config';
+  if (config.network === undefined) return 'the network config has no Network';
   let cidr: Ipv4Cidr;
   let network: Ipv4Cidr;
   try {
@@ -349,6 +185,24 @@ export function validateLease(subnet: string, config: NetworkConfig): string | u
   if (!cidrContains(network, cidr)) return `subnet ${subnet} is outside Network ${config.network}`;
   if (cidr.length !== config.subnetLen) {
     return `subnet ${subnet} is a /${cidr.length}, but SubnetLen is ${config.subnetLen}`;
+  }
+  return undefined;
+}
+
+/** As validateLease, for an IPv6 subnet: EnableIPv6, inside IPv6Network, exactly IPv6SubnetLen long. */
+export function validateIpv6Lease(subnet: string, config: NetworkConfig): string | undefined {
+  if (config.enableIPv6 !== true || config.ipv6Network === undefined) return 'EnableIPv6 is false in the network config';
+  let cidr: Ipv6Cidr;
+  let network: Ipv6Cidr;
+  try {
+    cidr = parseCidr6(subnet);
+    network = parseCidr6(config.ipv6Network);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  if (!cidr6Contains(network, cidr)) return `subnet ${subnet} is outside IPv6Network ${config.ipv6Network}`;
+  if (cidr.length !== config.ipv6SubnetLen) {
+    return `subnet ${subnet} is a /${cidr.length}, but IPv6SubnetLen is ${config.ipv6SubnetLen ?? 64}`;
   }
   return undefined;
 }
@@ -380,74 +234,117 @@ export function configFromText(
   return parseNetworkConfig(source);
 }
 
-/** A valid lease with its parsed subnet, before duplicates are resolved. */
+/** A valid lease half with its parsed subnet, before duplicates are resolved. */
 export interface LeaseCandidate {
   readonly lease: Lease;
-  readonly cidr: Ipv4Cidr;
+  /** The IPv4 half's subnet; absent for an IPv6 half. */
+  readonly cidr?: Ipv4Cidr;
+  /** The IPv6 half's subnet; absent for an IPv4 half. */
+  readonly cidr6?: Ipv6Cidr;
 }
 
-/** What one key under `subnets/` is on its own: skipped, invalid, or a candidate lease. */
-export type ParsedLeaseKv = { readonly skip: true } | { readonly invalid: InvalidLease } | { readonly candidate: LeaseCandidate };
+/**
+ * What one key under `subnets/` is on its own: skipped, or its valid halves and the invalid ones
+ * (a whole-key problem is one entry without `family`). Duplicates depend on the other keys.
+ */
+export type ParsedLeaseKv =
+  | { readonly skip: true }
+  | { readonly candidates: readonly LeaseCandidate[]; readonly invalid: readonly InvalidLease[] };
 
 /**
  * Interprets one key/value against the parsed config (`config` null: it is missing or unusable,
- * and `configError` says why). Duplicates are not known here: they depend on the other keys.
+ * and `configError` says why). Each half is judged on its own: a key with two halves reports the
+ * bad one (`family`, and the reason names the half) and keeps the good one.
  */
 export function parseLeaseKv(kv: RawKeyValue, prefix: string, config: NetworkConfig | null, configError?: string): ParsedLeaseKv {
   const key = kv.key;
   const parsedKey = parseLeaseKey(key, prefix);
   if ('skip' in parsedKey) return { skip: true };
-  if ('error' in parsedKey) return { invalid: { key, reason: parsedKey.error } };
-  const subnet = parsedKey.subnet;
-  if (config === null) return { invalid: { key, subnet, reason: `not validated: ${configError ?? 'no network config'}` } };
-  const subnetProblem = validateLease(subnet, config);
-  if (subnetProblem !== undefined) return { invalid: { key, subnet, reason: subnetProblem } };
-  const valueText = typeof kv.value === 'string' ? kv.value : kv.value.length > MAX_VALUE_BYTES ? null : text(kv.value);
-  const parsedValue =
-    valueText === null ? { error: `lease value is larger than ${MAX_VALUE_BYTES} bytes` } : parseLeaseValue(valueText);
-  if ('error' in parsedValue) return { invalid: { key, subnet, reason: parsedValue.error } };
-  return {
-    candidate: {
-      cidr: parseCidr(subnet),
-      lease: {
-        key,
-        subnet,
-        nodeIp: parsedValue.publicIp,
-        createRevision: revisionNumber(kv.createRevision),
-        modRevision: revisionNumber(kv.modRevision),
-        reservation: isReservation(kv.lease),
-      },
-    },
-  };
+  if ('error' in parsedKey) return { candidates: [], invalid: [{ key, reason: parsedKey.error }] };
+  const { subnet, ipv6Subnet } = parsedKey;
+  if (config === null) {
+    const any = subnet ?? ipv6Subnet;
+    return { candidates: [], invalid: [{ key, ...(any === undefined ? {} : { subnet: any }), reason: `not validated: ${configError ?? 'no network config'}` }] };
+  }
+  // A key with one half reports its problems as the key's; with two, each half's under its name.
+  const both = subnet !== undefined && ipv6Subnet !== undefined;
+  const bad = (family: Family, half: string, reason: string): InvalidLease =>
+    both ? { key, family, subnet: half, reason: `${family === 'ipv4' ? 'IPv4' : 'IPv6'} half ${half}: ${reason}` } : { key, subnet: half, reason };
+
+  const problems: Array<[Family, string, string]> = [];
+  if (subnet !== undefined) {
+    const why = validateLease(subnet, config);
+    if (why !== undefined) problems.push(['ipv4', subnet, why]);
+  }
+  if (ipv6Subnet !== undefined) {
+    const why = validateIpv6Lease(ipv6Subnet, config);
+    if (why !== undefined) problems.push(['ipv6', ipv6Subnet, why]);
+  }
+  const judged = new Set(problems.map(([family]) => family));
+  const wantsValue = (subnet !== undefined && !judged.has('ipv4')) || (ipv6Subnet !== undefined && !judged.has('ipv6'));
+  const candidates: LeaseCandidate[] = [];
+  if (wantsValue) {
+    const valueText = typeof kv.value === 'string' ? kv.value : kv.value.length > MAX_VALUE_BYTES ? null : text(kv.value);
+    const value = valueText === null ? { error: `lease value is larger than ${MAX_VALUE_BYTES} bytes` } : leaseValueObject(valueText);
+    const common = {
+      key,
+      createRevision: revisionNumber(kv.createRevision),
+      modRevision: revisionNumber(kv.modRevision),
+      reservation: isReservation(kv.lease),
+    };
+    if (subnet !== undefined && !judged.has('ipv4')) {
+      const ip = 'error' in value ? value : publicIpOf(value.value);
+      if ('error' in ip) problems.push(['ipv4', subnet, ip.error]);
+      else candidates.push({ cidr: parseCidr(subnet), lease: { ...common, subnet, nodeIp: ip.publicIp } });
+    }
+    if (ipv6Subnet !== undefined && !judged.has('ipv6')) {
+      const ip = 'error' in value ? value : publicIpv6Of(value.value);
+      if ('error' in ip) problems.push(['ipv6', ipv6Subnet, ip.error]);
+      else candidates.push({ cidr6: parseCidr6(ipv6Subnet), lease: { ...common, family: 'ipv6', subnet: ipv6Subnet, nodeIp: ip.publicIpv6 } });
+    }
+  }
+  problems.sort(([a], [b]) => (a === b ? 0 : a === 'ipv4' ? -1 : 1));
+  return { candidates, invalid: problems.map(([family, half, reason]) => bad(family, half, reason)) };
+}
+
+/** IPv4 halves before IPv6 ones, each by address and length. */
+function compareSubnets(a: LeaseCandidate, b: LeaseCandidate): number {
+  if (a.cidr !== undefined && b.cidr !== undefined) return compareCidrs(a.cidr, b.cidr);
+  if (a.cidr6 !== undefined && b.cidr6 !== undefined) return compareCidrs6(a.cidr6, b.cidr6);
+  return a.cidr !== undefined ? -1 : 1;
 }
 
 /** Older first (lower create_revision), then by subnet, then by key: the order of a snapshot's leases. */
 export function compareCandidates(a: LeaseCandidate, b: LeaseCandidate): number {
   return (
     a.lease.createRevision - b.lease.createRevision ||
-    compareCidrs(a.cidr, b.cidr) ||
+    compareSubnets(a, b) ||
     (a.lease.key < b.lease.key ? -1 : a.lease.key > b.lease.key ? 1 : 0)
   );
 }
 
-/** The invalid entry of a key that lost its subnet to an older one. */
+/** The invalid entry of a key's half that lost its subnet to an older key. */
 export function duplicateLease(lease: Lease, holder: Lease): InvalidLease {
   // No `subnet` here: the subnet has a valid lease, its route must not be "left alone".
   return {
     key: lease.key,
+    ...(lease.family === 'ipv6' || lease.key.includes('&') ? { family: lease.family ?? 'ipv4' } : {}),
     reason: `duplicate lease for ${lease.subnet}: the older key ${holder.key} (node ${holder.nodeIp}) is used`,
   };
 }
 
+/** By key, a whole-key entry first, then IPv4, then IPv6. */
 export function compareInvalid(a: InvalidLease, b: InvalidLease): number {
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+  if (a.key !== b.key) return a.key < b.key ? -1 : 1;
+  const rank = (f: Family | undefined): number => (f === undefined ? 0 : f === 'ipv4' ? 1 : 2);
+  return rank(a.family) - rank(b.family);
 }
 
 /**
- * Turns raw key/values and the config text into a complete snapshot. Valid leases are sorted by
- * create_revision, then subnet; invalid keys by key. When two keys name the same IPv4 subnet
- * (e.g. `10.5.1.0-24` and `10.5.1.0-24&fc00::-64`), the older lease wins and the other is reported.
- * Without a usable config no lease can be validated: every lease-like key is reported invalid.
+ * Turns raw key/values and the config text into a complete snapshot. Valid lease halves are sorted
+ * by create_revision, then subnet; invalid entries by key. When two keys name the same subnet
+ * (e.g. `10.5.1.0-24` and `10.5.1.0-24&fc00::-64`), the older key's half wins and the other is
+ * reported. Without a usable config no lease can be validated: every lease-like key is reported.
  */
 export function buildLeaseSnapshot(input: SnapshotInput): LeaseSnapshot {
   const parsedConfig = configFromText(input.configText, input.prefix);
@@ -458,8 +355,9 @@ export function buildLeaseSnapshot(input: SnapshotInput): LeaseSnapshot {
   const invalid: InvalidLease[] = [];
   for (const kv of input.kvs) {
     const parsed = parseLeaseKv(kv, input.prefix, config, configError);
-    if ('invalid' in parsed) invalid.push(parsed.invalid);
-    else if ('candidate' in parsed) candidates.push(parsed.candidate);
+    if ('skip' in parsed) continue;
+    invalid.push(...parsed.invalid);
+    candidates.push(...parsed.candidates);
   }
 
   candidates.sort(compareCandidates);

@@ -7,7 +7,8 @@
  * The result is exactly `buildLeaseSnapshot` over the same keys, which the tests check.
  *
  * Bad leases are reported through `onInvalid` once per change of the key or of its reason, as the
- * events arrive, not when a snapshot is read.
+ * events arrive, not when a snapshot is read. A key has up to two halves (IPv4, IPv6), each valid,
+ * invalid or a duplicate on its own; invalid entries are kept per key and half.
  */
 import {
   compareCandidates,
@@ -18,7 +19,14 @@ import {
   type LeaseCandidate,
   type RawKeyValue,
 } from './flannel.js';
-import type { InvalidLease, Lease, LeaseSnapshot, NetworkConfig } from './types.js';
+import type { Family, InvalidLease, Lease, LeaseSnapshot, NetworkConfig } from './types.js';
+
+/** Invalid entries are kept per key and half: a whole-key entry has no family. */
+function entryId(key: string, family: Family | undefined): string {
+  return `${key}\n${family ?? ''}`;
+}
+
+const ENTRY_SUFFIXES = ['', 'ipv4', 'ipv6'] as const;
 
 export type ParsedConfig = ReturnType<typeof configFromText>;
 
@@ -28,10 +36,11 @@ export class LeaseIndex {
   revision = 0;
 
   private readonly raws = new Map<string, RawKeyValue>();
-  private readonly candidates = new Map<string, LeaseCandidate>();
+  /** key → its valid halves. */
+  private readonly candidates = new Map<string, LeaseCandidate[]>();
   /** subnet → keys of the candidates that name it (more than one: duplicates). */
   private readonly bySubnet = new Map<string, Set<string>>();
-  /** Every invalid key: bad on its own, or a duplicate. */
+  /** Every invalid entry (entryId): bad on its own, or a duplicate. */
   private readonly invalid = new Map<string, InvalidLease>();
   private readonly reported = new Map<string, string>();
   private config: NetworkConfig | null = null;
@@ -66,15 +75,15 @@ export class LeaseIndex {
     this.bySubnet.clear();
     this.invalid.clear();
     for (const kv of entries) this.add(kv);
-    for (const keys of this.bySubnet.values()) if (keys.size > 1) this.resolve(keys);
+    for (const [subnet, keys] of this.bySubnet) if (keys.size > 1) this.resolve(subnet, keys);
     this.cached = null;
     if (this.config === null) {
       // One line for the config, not one per lease: they are all unvalidated for the same reason.
       this.reported.clear();
       return;
     }
-    for (const key of this.invalid.keys()) this.report(key);
-    for (const key of [...this.reported.keys()]) if (!this.invalid.has(key)) this.reported.delete(key);
+    for (const id of this.invalid.keys()) this.report(id);
+    for (const id of [...this.reported.keys()]) if (!this.invalid.has(id)) this.reported.delete(id);
   }
 
   /** Validates every key again against a changed config. */
@@ -83,25 +92,21 @@ export class LeaseIndex {
   }
 
   put(kv: RawKeyValue): void {
-    const subnets = new Set<string>();
-    const old = this.remove(kv.key);
-    if (old !== undefined) subnets.add(old);
-    const added = this.add(kv);
-    if (added !== undefined) subnets.add(added);
+    const subnets = new Set<string>(this.remove(kv.key));
+    for (const subnet of this.add(kv)) subnets.add(subnet);
     this.settle(kv.key, subnets);
   }
 
   delete(key: string): void {
-    const old = this.remove(key);
-    this.settle(key, old === undefined ? [] : [old]);
+    this.settle(key, this.remove(key));
   }
 
   /** The snapshot at `revision`, assembled once per change. */
   snapshot(): LeaseSnapshot {
     if (this.cached === null) {
       const winners: LeaseCandidate[] = [];
-      for (const keys of this.bySubnet.values()) {
-        const winner = this.winner(keys);
+      for (const [subnet, keys] of this.bySubnet) {
+        const winner = this.winner(subnet, keys);
         if (winner !== undefined) winners.push(winner);
       }
       winners.sort(compareCandidates);
@@ -120,36 +125,42 @@ export class LeaseIndex {
 
   // -------------------------------------------------------------------------------------------
 
-  /** Parses one key in; returns its subnet when it is a candidate. */
-  private add(kv: RawKeyValue): string | undefined {
+  /** Parses one key in; returns the subnets of its valid halves. */
+  private add(kv: RawKeyValue): string[] {
     this.keysParsed++;
     const parsed = parseLeaseKv(kv, this.prefix, this.config, this.configError);
-    if ('skip' in parsed) return undefined;
+    if ('skip' in parsed) return [];
     this.raws.set(kv.key, kv);
-    if ('invalid' in parsed) {
-      this.invalid.set(kv.key, parsed.invalid);
-      return undefined;
+    for (const bad of parsed.invalid) this.invalid.set(entryId(kv.key, bad.family), bad);
+    if (parsed.candidates.length === 0) return [];
+    this.candidates.set(kv.key, [...parsed.candidates]);
+    const subnets: string[] = [];
+    for (const candidate of parsed.candidates) {
+      const subnet = candidate.lease.subnet;
+      let keys = this.bySubnet.get(subnet);
+      if (keys === undefined) this.bySubnet.set(subnet, (keys = new Set()));
+      keys.add(kv.key);
+      subnets.push(subnet);
     }
-    const subnet = parsed.candidate.lease.subnet;
-    this.candidates.set(kv.key, parsed.candidate);
-    let keys = this.bySubnet.get(subnet);
-    if (keys === undefined) this.bySubnet.set(subnet, (keys = new Set()));
-    keys.add(kv.key);
-    return subnet;
+    return subnets;
   }
 
-  /** Takes one key out; returns the subnet it was a candidate for. */
-  private remove(key: string): string | undefined {
+  /** Takes one key out; returns the subnets its halves were candidates for. */
+  private remove(key: string): string[] {
     this.raws.delete(key);
-    this.invalid.delete(key);
-    const candidate = this.candidates.get(key);
-    if (candidate === undefined) return undefined;
+    for (const suffix of ENTRY_SUFFIXES) this.invalid.delete(`${key}\n${suffix}`);
+    const candidates = this.candidates.get(key);
+    if (candidates === undefined) return [];
     this.candidates.delete(key);
-    const subnet = candidate.lease.subnet;
-    const keys = this.bySubnet.get(subnet);
-    keys?.delete(key);
-    if (keys?.size === 0) this.bySubnet.delete(subnet);
-    return subnet;
+    const subnets: string[] = [];
+    for (const candidate of candidates) {
+      const subnet = candidate.lease.subnet;
+      const keys = this.bySubnet.get(subnet);
+      keys?.delete(key);
+      if (keys?.size === 0) this.bySubnet.delete(subnet);
+      subnets.push(subnet);
+    }
+    return subnets;
   }
 
   private settle(key: string, subnets: Iterable<string>): void {
@@ -158,42 +169,49 @@ export class LeaseIndex {
     for (const subnet of subnets) {
       const keys = this.bySubnet.get(subnet);
       if (keys === undefined) continue;
-      this.resolve(keys);
+      this.resolve(subnet, keys);
       for (const k of keys) touched.add(k);
     }
     if (this.config === null) return;
-    for (const k of touched) this.report(k);
+    for (const k of touched) for (const suffix of ENTRY_SUFFIXES) this.report(`${k}\n${suffix}`);
   }
 
-  private winner(keys: Set<string>): LeaseCandidate | undefined {
+  /** The candidate half of `key` for `subnet`. */
+  private candidate(key: string, subnet: string): LeaseCandidate | undefined {
+    return this.candidates.get(key)?.find((c) => c.lease.subnet === subnet);
+  }
+
+  private winner(subnet: string, keys: Set<string>): LeaseCandidate | undefined {
     let best: LeaseCandidate | undefined;
     for (const key of keys) {
-      const candidate = this.candidates.get(key);
+      const candidate = this.candidate(key, subnet);
       if (candidate !== undefined && (best === undefined || compareCandidates(candidate, best) < 0)) best = candidate;
     }
     return best;
   }
 
-  /** Marks every candidate for one subnet but the oldest as a duplicate. */
-  private resolve(keys: Set<string>): void {
-    const holder: Lease | undefined = this.winner(keys)?.lease;
+  /** Marks every candidate half for one subnet but the oldest as a duplicate. */
+  private resolve(subnet: string, keys: Set<string>): void {
+    const holder: Lease | undefined = this.winner(subnet, keys)?.lease;
     for (const key of keys) {
-      const candidate = this.candidates.get(key);
+      const candidate = this.candidate(key, subnet);
       if (candidate === undefined || holder === undefined) continue;
-      if (candidate.lease.key === holder.key) this.invalid.delete(key);
-      else this.invalid.set(key, duplicateLease(candidate.lease, holder));
+      const duplicate = duplicateLease(candidate.lease, holder);
+      const id = entryId(key, duplicate.family);
+      if (candidate.lease.key === holder.key) this.invalid.delete(id);
+      else this.invalid.set(id, duplicate);
     }
   }
 
-  private report(key: string): void {
-    const bad = this.invalid.get(key);
+  private report(id: string): void {
+    const bad = this.invalid.get(id);
     if (bad === undefined) {
-      this.reported.delete(key);
+      this.reported.delete(id);
       return;
     }
-    const signature = `${this.raws.get(key)?.modRevision ?? ''}|${bad.reason}`;
-    if (this.reported.get(key) === signature) return;
-    this.reported.set(key, signature);
+    const signature = `${this.raws.get(bad.key)?.modRevision ?? ''}|${bad.reason}`;
+    if (this.reported.get(id) === signature) return;
+    this.reported.set(id, signature);
     this.onInvalid(bad);
   }
 }

@@ -5,24 +5,48 @@
  */
 import type { ActualRoute, RouteQuota, RouteTable } from '../../providers/provider.js';
 
-type CountingRule = (route: ActualRoute) => boolean;
+/**
+ * A capacity pool of a table: `main` is the table's `limit` (AWS: the IPv4 routes; GCE: every
+ * static route, both families); `ipv6` exists only where the quota counts IPv6 routes apart (AWS),
+ * with the table's `ipv6Limit`.
+ */
+export type Pool = 'main' | 'ipv6';
+
+type CountingRule = (route: ActualRoute, pool: Pool) => boolean;
+
+const familyOf = (route: ActualRoute): 'ipv4' | 'ipv6' => route.family ?? 'ipv4';
 
 const RULES: Readonly<Record<RouteQuota, CountingRule>> = {
-  // AWS counts every IPv4 route of the table, the `local` route included, except VGW-propagated
-  // ones; IPv6 routes (and routes to IPv6 prefix lists) count toward a separate IPv6 quota.
-  'aws-vpc-routes-per-table': (route) => route.origin !== 'propagated' && route.family !== 'ipv6',
-  // GCE counts the static routes of every network of the project: not subnet routes, not imported ones.
-  'gce-routes-per-project': (route) => route.origin === 'created',
+  // AWS counts every route of the table, the `local` route included, except VGW-propagated ones,
+  // IPv4 and IPv6 routes (and routes to prefix lists of each family) each against a quota of its own.
+  'aws-vpc-routes-per-table': (route, pool) => route.origin !== 'propagated' && (familyOf(route) === 'ipv6') === (pool === 'ipv6'),
+  // GCE counts the static routes of every network of the project, IPv6 ones included: not subnet routes, not imported ones.
+  'gce-routes-per-project': (route, pool) => pool === 'main' && route.origin === 'created',
 };
 
-/** Whether the route counts toward the limit of a table of this quota. */
-export function counts(route: ActualRoute, quota: RouteQuota): boolean {
-  return RULES[quota](route);
+/** Whether the quota counts IPv6 routes in a pool of their own. */
+export function separateIpv6Pool(quota: RouteQuota): boolean {
+  return quota === 'aws-vpc-routes-per-table';
 }
 
-/** How much of the limit the route uses: its quota weight when it counts, else 0. */
-export function weightOf(route: ActualRoute, quota: RouteQuota): number {
-  return counts(route, quota) ? route.quotaWeight : 0;
+/** The pool a route (or a desired route) of this family draws from. */
+export function poolOf(family: 'ipv4' | 'ipv6' | undefined, quota: RouteQuota): Pool {
+  return family === 'ipv6' && separateIpv6Pool(quota) ? 'ipv6' : 'main';
+}
+
+/** The limit of one pool of the table. */
+export function poolLimit(table: RouteTable, pool: Pool): number {
+  return pool === 'ipv6' ? (table.ipv6Limit ?? table.limit) : table.limit;
+}
+
+/** Whether the route counts toward the limit of a table of this quota (in `pool`, the main one by default). */
+export function counts(route: ActualRoute, quota: RouteQuota, pool: Pool = 'main'): boolean {
+  return RULES[quota](route, pool);
+}
+
+/** How much of the pool's limit the route uses: its quota weight when it counts, else 0. */
+export function weightOf(route: ActualRoute, quota: RouteQuota, pool: Pool = 'main'): number {
+  return counts(route, quota, pool) ? route.quotaWeight : 0;
 }
 
 /** A table's limit and use, as far as the managed space is concerned. */
@@ -40,12 +64,12 @@ export interface TableCount {
   readonly total: number;
 }
 
-export function countTable(table: RouteTable, isOwned: (route: ActualRoute) => boolean): TableCount {
+export function countTable(table: RouteTable, isOwned: (route: ActualRoute) => boolean, pool: Pool = 'main'): TableCount {
   let outside = 0;
   let counted = 0;
   let foreignCounted = 0;
   for (const route of table.routes) {
-    const weight = weightOf(route, table.quota);
+    const weight = weightOf(route, table.quota, pool);
     if (!route.inManagedSpace) {
       outside += weight;
       continue;
@@ -53,7 +77,7 @@ export function countTable(table: RouteTable, isOwned: (route: ActualRoute) => b
     counted += weight;
     if (!isOwned(route)) foreignCounted += weight;
   }
-  return { limit: Math.max(0, table.limit - outside), counted, foreignCounted, total: counted + outside };
+  return { limit: Math.max(0, poolLimit(table, pool) - outside), counted, foreignCounted, total: counted + outside };
 }
 
 /** Slots of the table's limit free before any change of a pass: what a make-before-break replace may hold for a moment. */

@@ -1,13 +1,20 @@
 /** What became of one lease, from what the tables decided for it. */
-import type { Lease } from '../leases/types.js';
+import type { Family, Lease } from '../leases/types.js';
 import type { NodeResolution } from '../../providers/provider.js';
 import type { Ipv4Cidr } from '../net/cidr.js';
+import type { Ipv6Cidr } from '../net/cidr6.js';
 import type { LeaseOutcome } from './types.js';
 
 export interface ParsedLease {
   readonly lease: Lease;
-  readonly cidr: Ipv4Cidr;
+  readonly family: Family;
+  /** The subnet of an IPv4 half. */
+  readonly cidr?: Ipv4Cidr;
+  /** The subnet of an IPv6 half. */
+  readonly cidr6?: Ipv6Cidr;
   readonly resolution: NodeResolution;
+  /** An IPv6 half whose node (found by the lease's IPv4 half) has no IPv6 interface: it says which. */
+  readonly noIpv6Interface?: string;
 }
 
 /** What the tables decided for one lease, gathered as the tables are planned. */
@@ -28,7 +35,15 @@ export interface LeaseVerdicts {
 
 export function leaseOutcome(parsed: ParsedLease, verdict: LeaseVerdicts | undefined): LeaseOutcome {
   const { lease, resolution } = parsed;
-  const base = { subnet: lease.subnet, nodeIp: lease.nodeIp, createRevision: lease.createRevision };
+  const base = { key: lease.key, family: parsed.family, subnet: lease.subnet, nodeIp: lease.nodeIp, createRevision: lease.createRevision };
+  if (parsed.noIpv6Interface !== undefined) {
+    return {
+      ...base,
+      state: 'unrouted',
+      reason: 'no-ipv6-interface',
+      detail: `${parsed.noIpv6Interface} has no IPv6 interface (IPv4-only): it cannot take the route to ${lease.subnet}`,
+    };
+  }
   switch (resolution.status) {
     case 'not-found':
       return { ...base, state: 'unrouted', reason: 'node-not-found', detail: `no network interface holds ${lease.nodeIp}` };

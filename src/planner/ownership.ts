@@ -4,17 +4,29 @@
  */
 import type { ActualRoute } from '../../providers/provider.js';
 import { cidrContains, tryParseCidr, type Ipv4Cidr } from '../net/cidr.js';
+import { cidr6Contains, tryParseCidr6, type Ipv6Cidr } from '../net/cidr6.js';
+
+/** flannel's networks, one per enabled family: Network (IPv4) and IPv6Network. */
+export interface OwnedNetworks {
+  readonly ipv4?: Ipv4Cidr;
+  readonly ipv6?: Ipv6Cidr;
+}
 
 /**
  * A route is owned when it bears routesync's owner marks, lies in the managed space and its
- * destination lies inside the flannel Network. `inside`: destinations already known to lie inside
- * (the leases' subnets), so that they need not be parsed again.
+ * destination lies inside flannel's network of its family (IPv4 routes inside Network, IPv6 routes
+ * inside IPv6Network). `inside`: destinations already known to lie inside (the leases' subnets),
+ * so that they need not be parsed again.
  */
-export function ownership(network: Ipv4Cidr, inside: ReadonlySet<string> | ReadonlyMap<string, unknown>): (route: ActualRoute) => boolean {
+export function ownership(networks: OwnedNetworks, inside: ReadonlySet<string> | ReadonlyMap<string, unknown>): (route: ActualRoute) => boolean {
   return (route) => {
     if (!route.bearsOwnerMarks || !route.inManagedSpace) return false;
     if (inside.has(route.destination)) return true;
+    if (route.family === 'ipv6') {
+      const cidr = tryParseCidr6(route.destination);
+      return cidr !== undefined && networks.ipv6 !== undefined && cidr6Contains(networks.ipv6, cidr);
+    }
     const cidr = tryParseCidr(route.destination);
-    return cidr !== undefined && cidrContains(network, cidr);
+    return cidr !== undefined && networks.ipv4 !== undefined && cidrContains(networks.ipv4, cidr);
   };
 }

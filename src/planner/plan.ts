@@ -4,17 +4,21 @@
  * No I/O, no clock, no logging: everything it needs arrives as arguments, so it is table-tested
  * without a cloud (rules: docs/architecture.md, 'Planner rules'). Ownership (ownership.ts), what
  * counts (counting.ts) and the safety valves (policy/) are steps of their own; this file composes them.
+ * One plan covers both families: each lease half is a desired route of its family, owned inside
+ * its family's network, and drawing from its family's capacity pool where the quota counts
+ * families apart (AWS), from the one shared pool where it does not (GCE).
  */
 import type { ActualRoute, Change, DeleteReason } from '../../providers/provider.js';
 import { cidrContains, compareCidrs, parseCidr, tryParseCidr } from '../net/cidr.js';
-import { countTable, counts, weightOf, type TableCount } from './counting.js';
+import { cidr6Contains, compareCidrs6, compareDestinations, parseCidr6, tryParseCidr6 } from '../net/cidr6.js';
+import { countTable, counts, poolOf, separateIpv6Pool, weightOf, type Pool, type TableCount } from './counting.js';
 import { leaseOutcome, type LeaseVerdicts, type ParsedLease } from './lease-outcome.js';
 import { ownership } from './ownership.js';
 import { applyPolicies, type Changes, type PlannedDelete } from './policy/changes.js';
 import { deleteCap } from './policy/delete-cap.js';
 import { emptyViewGuard } from './policy/empty-view-guard.js';
 import { markMakeBeforeBreak } from './spare-slots.js';
-import type { LeaseOutcome, Plan, PlanInput, TableBudget, TableOutcome } from './types.js';
+import type { LeaseOutcome, Plan, PlanInput, PoolOutcome, TableBudget, TableOutcome } from './types.js';
 
 export type { DeleteCap } from './policy/delete-cap.js';
 export { partialOutcome } from './lease-outcome.js';
@@ -38,14 +42,23 @@ const DELETE_PRIORITY: Readonly<Record<DeleteReason, number>> = {
   'no-lease': 5,
 };
 
-/** Older leases first (lower create_revision), then lower subnet. */
+/** Older leases first (lower create_revision), then lower subnet (IPv4 halves before IPv6 ones). */
 function compareLeases(a: ParsedLease, b: ParsedLease): number {
-  return a.lease.createRevision - b.lease.createRevision || compareCidrs(a.cidr, b.cidr);
+  return a.lease.createRevision - b.lease.createRevision || compareSubnets(a, b);
 }
+
+function compareSubnets(a: ParsedLease, b: ParsedLease): number {
+  if (a.cidr !== undefined && b.cidr !== undefined) return compareCidrs(a.cidr, b.cidr);
+  if (a.cidr6 !== undefined && b.cidr6 !== undefined) return compareCidrs6(a.cidr6, b.cidr6);
+  return a.cidr !== undefined ? -1 : 1;
+}
+
+const familyOfRoute = (route: ActualRoute): 'ipv4' | 'ipv6' => route.family ?? 'ipv4';
 
 /** One table after its own routes were judged: what stays, what is replaced, what could be deleted. */
 interface JudgedTable {
-  readonly count: TableCount;
+  /** Per capacity pool of the table: `main`, and `ipv6` where the quota counts IPv6 apart and IPv6 is in play. */
+  readonly counted: ReadonlyMap<Pool, TableCount>;
   readonly owned: number;
   readonly kept: readonly ActualRoute[];
   readonly candidates: readonly PlannedDelete[];
@@ -56,27 +69,64 @@ interface JudgedTable {
   readonly seenDestinations: ReadonlySet<string>;
 }
 
+/** One capacity pool of a table while creates are planned. */
+interface PoolState {
+  readonly count: TableCount;
+  readonly capacity: number;
+  free: number;
+  readonly kept: number;
+  readonly deferred: number;
+  creates: number;
+}
+
 export function plan(input: PlanInput): Plan {
-  const network = parseCidr(input.network);
+  const networks = {
+    ...(input.network === undefined ? {} : { ipv4: parseCidr(input.network) }),
+    ...(input.ipv6Network === undefined ? {} : { ipv6: parseCidr6(input.ipv6Network) }),
+  };
   const protectedSubnets = new Set(input.protectedSubnets);
 
   const leases: ParsedLease[] = [];
   const leaseBySubnet = new Map<string, ParsedLease>();
+  const ipv4HalfByKey = new Map<string, ParsedLease>();
   for (const lease of input.leases) {
-    const cidr = tryParseCidr(lease.subnet);
-    if (cidr === undefined || !cidrContains(network, cidr) || leaseBySubnet.has(lease.subnet)) continue;
-    const parsed: ParsedLease = {
-      lease,
-      cidr,
-      resolution: input.resolutions.get(lease.nodeIp) ?? { status: 'lookup-failed', error: 'node IP was not looked up' },
-    };
+    if (leaseBySubnet.has(lease.subnet)) continue;
+    const resolution = input.resolutions.get(lease.nodeIp) ?? { status: 'lookup-failed', error: 'node IP was not looked up' };
+    let parsed: ParsedLease;
+    if (lease.family === 'ipv6') {
+      const cidr6 = tryParseCidr6(lease.subnet);
+      if (cidr6 === undefined || networks.ipv6 === undefined || !cidr6Contains(networks.ipv6, cidr6)) continue;
+      parsed = { lease, family: 'ipv6', cidr6, resolution };
+    } else {
+      const cidr = tryParseCidr(lease.subnet);
+      if (cidr === undefined || networks.ipv4 === undefined || !cidrContains(networks.ipv4, cidr)) continue;
+      parsed = { lease, family: 'ipv4', cidr, resolution };
+      ipv4HalfByKey.set(lease.key, parsed);
+    }
     leases.push(parsed);
     leaseBySubnet.set(lease.subnet, parsed);
   }
+  // An IPv6 half its node cannot take: the node (found by the IPv4 half, or by the IPv6 address
+  // itself) has no IPv6 interface. It is treated as a lease whose node is not found.
+  for (const [i, parsed] of leases.entries()) {
+    if (parsed.family !== 'ipv6') continue;
+    const own = parsed.resolution;
+    const sibling = ipv4HalfByKey.get(parsed.lease.key)?.resolution;
+    const incapable =
+      own.status === 'found' && own.ipv6Capable === false
+        ? own.target
+        : own.status === 'not-found' && sibling?.status === 'found' && sibling.ipv6Capable === false
+          ? sibling.target
+          : undefined;
+    if (incapable === undefined) continue;
+    const marked: ParsedLease = { ...parsed, resolution: { status: 'not-found' }, noIpv6Interface: incapable };
+    leases[i] = marked;
+    leaseBySubnet.set(parsed.lease.subnet, marked);
+  }
   leases.sort(compareLeases);
 
-  // A lease's subnet lies inside the Network: no need to parse it again.
-  const isOwned = ownership(network, leaseBySubnet);
+  // A lease's subnet lies inside its family's network: no need to parse it again.
+  const isOwned = ownership(networks, leaseBySubnet);
 
   // A blackhole route to the very target the lease resolves to: its instance is stopped (the ENI
   // stays attached with the same id); replacing it would change nothing.
@@ -100,6 +150,8 @@ export function plan(input: PlanInput): Plan {
     }
     return verdict;
   };
+
+  const hasIpv6Leases = leases.some((l) => l.family === 'ipv6');
 
   // 1. Each table's own routes: owned or foreign, kept, replaced or proposed for deletion.
   const judged = input.tables.map((table): JudgedTable => {
@@ -168,12 +220,10 @@ export function plan(input: PlanInput): Plan {
           break;
       }
     }
-    candidates.sort(
-      (a, b) =>
-        DELETE_PRIORITY[a.reason] - DELETE_PRIORITY[b.reason] ||
-        compareCidrs(parseCidr(a.route.destination), parseCidr(b.route.destination)),
-    );
-    return { count: countTable(table, isOwned), owned: owned.length, kept, candidates, replaces, foreignByDestination, seenDestinations };
+    candidates.sort((a, b) => DELETE_PRIORITY[a.reason] - DELETE_PRIORITY[b.reason] || compareDestinations(a.route.destination, b.route.destination));
+    const pools: Pool[] = separateIpv6Pool(table.quota) && (hasIpv6Leases || table.routes.some((r) => familyOfRoute(r) === 'ipv6')) ? ['main', 'ipv6'] : ['main'];
+    const counted = new Map(pools.map((pool) => [pool, countTable(table, isOwned, pool)] as const));
+    return { counted, owned: owned.length, kept, candidates, replaces, foreignByDestination, seenDestinations };
   });
 
   // 2. The safety valves decide which proposed deletes go out this pass.
@@ -196,23 +246,35 @@ export function plan(input: PlanInput): Plan {
     const judge = judged[i];
     const decision = decided.tables[i];
     if (judge === undefined || decision === undefined) return;
-    const { count, kept, foreignByDestination, seenDestinations } = judge;
+    const { kept, foreignByDestination, seenDestinations } = judge;
     replaces.push(...judge.replaces);
-    const capacity = count.limit - count.foreignCounted;
     const planned = decision.deletes;
-    const deferred = decision.held.length;
-    budgets.push({
-      table: table.id,
-      limit: count.limit,
-      countedBefore: count.counted,
-      uncountedDeletes: planned.filter(({ route }) => !counts(route, table.quota)).map(({ route }) => route.destination),
-    });
     for (const { route, reason } of planned) {
       deletes.push({ kind: 'delete', table: table.id, destination: route.destination, previousTarget: route.target, reason });
     }
 
-    const occupied = kept.reduce((sum, route) => sum + weightOf(route, table.quota), 0) + deferred;
-    let free = Math.max(0, capacity - occupied);
+    // Each pool: its capacity, what kept routes and held deletes occupy first, what is free.
+    const pools = [...judge.counted.keys()];
+    const poolOfRoute = (route: ActualRoute): Pool => (pools.includes('ipv6') ? poolOf(familyOfRoute(route), table.quota) : 'main');
+    const state = new Map(
+      pools.map((pool) => {
+        const count = judge.counted.get(pool) as TableCount;
+        const capacity = count.limit - count.foreignCounted;
+        const keptHere = kept.filter((route) => poolOfRoute(route) === pool);
+        const deferred = decision.held.filter(({ route }) => poolOfRoute(route) === pool).length;
+        const occupied = keptHere.reduce((sum, route) => sum + weightOf(route, table.quota, pool), 0) + deferred;
+        budgets.push({
+          table: table.id,
+          ...(pool === 'ipv6' ? { family: 'ipv6' as const } : {}),
+          limit: count.limit,
+          countedBefore: count.counted,
+          uncountedDeletes: planned.filter(({ route }) => !counts(route, table.quota, pool)).map(({ route }) => route.destination),
+        });
+        const entry: PoolState = { count, capacity, free: Math.max(0, capacity - occupied), kept: keptHere.length, deferred, creates: 0 };
+        return [pool, entry] as const;
+      }),
+    );
+
     let createCount = 0;
     for (const parsed of leases) {
       const subnet = parsed.lease.subnet;
@@ -229,33 +291,50 @@ export function plan(input: PlanInput): Plan {
         verdictOf(subnet).waiting.push(table.id);
         continue;
       }
-      if (free <= 0) {
+      const pool = state.get(pools.includes('ipv6') ? poolOf(parsed.family, table.quota) : 'main');
+      if (pool === undefined || pool.free <= 0) {
         verdictOf(subnet).full.push(table.id);
         continue;
       }
       // routesync's own routes weigh 1: plain destination → target routes.
-      free -= 1;
+      pool.free -= 1;
+      pool.creates += 1;
       createCount += 1;
       creates.push({ kind: 'create', table: table.id, destination: subnet, target: resolution.target, nodeIp: parsed.lease.nodeIp });
       verdictOf(subnet).changing = true;
       verdictOf(subnet).routedIn.push(table.id);
     }
 
+    const main = state.get('main');
+    const v6 = state.get('ipv6');
+    if (main === undefined) return;
+    const ipv6: PoolOutcome | undefined =
+      v6 === undefined
+        ? undefined
+        : {
+            limit: v6.count.limit,
+            quotaLimit: table.ipv6Limit ?? table.limit,
+            foreignCounted: v6.count.foreignCounted,
+            capacity: v6.capacity,
+            ownedAfter: v6.kept + v6.deferred + v6.creates,
+            creates: v6.creates,
+          };
     tableOutcomes.push({
       id: table.id,
-      limit: count.limit,
+      limit: main.count.limit,
       quotaLimit: table.limit,
       limitSource: table.limitSource ?? 'flag',
-      ...(table.quotaUsage !== undefined && table.quotaUsage !== count.total
-        ? { usageDisagreement: { reported: table.quotaUsage, counted: count.total } }
+      ...(table.quotaUsage !== undefined && table.quotaUsage !== main.count.total
+        ? { usageDisagreement: { reported: table.quotaUsage, counted: main.count.total } }
         : {}),
-      foreignCounted: count.foreignCounted,
-      capacity,
-      ownedAfter: kept.length + deferred + createCount,
+      foreignCounted: main.count.foreignCounted,
+      capacity: main.capacity,
+      ownedAfter: main.kept + main.deferred + main.creates,
       creates: createCount,
       replaces: judge.replaces.length,
       deletes: planned.length,
-      deferredDeletes: deferred,
+      deferredDeletes: decision.held.length,
+      ...(ipv6 === undefined ? {} : { ipv6 }),
     });
   });
 

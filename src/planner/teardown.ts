@@ -1,11 +1,12 @@
 /**
  * The teardown plan of `routesync cleanup`: delete every route routesync owns for this cluster.
  * Ownership is the same rule as every pass (ownership.ts: owner marks, managed space, inside the
- * flannel Network). Leases play no part, so the empty-view guard and the per-pass delete cap, which
+ * flannel network of its family). Leases play no part, so the empty-view guard and the per-pass delete cap, which
  * exist to protect routes of leases a pass may not see, do not apply. Pure: no I/O, no clock.
  */
 import type { ActualRoute, Change, RouteTable } from '../../providers/provider.js';
 import { parseCidr } from '../net/cidr.js';
+import { parseCidr6 } from '../net/cidr6.js';
 import { ownership } from './ownership.js';
 
 export interface TeardownTable {
@@ -29,8 +30,11 @@ const byDestination = (a: ActualRoute, b: ActualRoute): number => (a.destination
  * lease (`no-lease`), or a `blackhole`; a second owned route for one destination (GCE allows it) is
  * a `duplicate`, so that the provider picks another route name for it.
  */
-export function planTeardown(network: string, tables: readonly RouteTable[]): TeardownPlan {
-  const isOwned = ownership(parseCidr(network), new Set<string>());
+export function planTeardown(network: string | undefined, tables: readonly RouteTable[], ipv6Network?: string): TeardownPlan {
+  const isOwned = ownership(
+    { ...(network === undefined ? {} : { ipv4: parseCidr(network) }), ...(ipv6Network === undefined ? {} : { ipv6: parseCidr6(ipv6Network) }) },
+    new Set<string>(),
+  );
   const outTables: TeardownTable[] = [];
   const deletes: Change[] = [];
   for (const table of tables) {

@@ -1,5 +1,5 @@
 /** What the planner takes and gives: its input, its policy and the plan with what became of every lease and table. */
-import type { Lease } from '../leases/types.js';
+import type { Family, Lease } from '../leases/types.js';
 import type { Change, LimitSource, NodeResolution, RouteTable } from '../../providers/provider.js';
 import type { DeleteCap } from './policy/delete-cap.js';
 
@@ -11,9 +11,11 @@ export interface PlanPolicy {
 }
 
 export interface PlanInput {
-  /** The flannel Network, `a.b.c.d/len`. */
-  readonly network: string;
-  /** Valid leases only. */
+  /** The flannel Network, `a.b.c.d/len`: IPv4 routes inside it are routesync's (absent: none). */
+  readonly network?: string;
+  /** flannel's IPv6Network: IPv6 routes inside it are routesync's (absent: none). */
+  readonly ipv6Network?: string;
+  /** Valid lease halves only (a dual-stack lease is one entry per family). */
   readonly leases: readonly Lease[];
   /** Subnets of leases whose key parsed but whose value did not: their routes are left as they are. */
   readonly protectedSubnets: readonly string[];
@@ -30,7 +32,8 @@ export type LeaseState = 'routed' | 'pending' | 'partial' | 'unrouted' | 'confli
  * node-stopped: the node's instance is stopped, so its route is a blackhole to the lease's own
  * target; the route is kept and turns active again when the instance starts. node-not-eligible:
  * the lease's IP is held by a machine that is not a cluster node (no node tag or label, or outside
- * the node subnets); it gets no route.
+ * the node subnets); it gets no route. no-ipv6-interface: an IPv6 half whose node has no IPv6
+ * interface (GCE stack type IPV4_ONLY) and so cannot take an IPv6 route.
  */
 export type UnroutedReason =
   | 'route-limit'
@@ -39,9 +42,14 @@ export type UnroutedReason =
   | 'node-stopped'
   | 'forwarding-disabled'
   | 'lookup-failed'
-  | 'conflict';
+  | 'conflict'
+  | 'no-ipv6-interface';
 
+/** What became of one lease half: a dual-stack lease has two outcomes, one per family, with the same key. */
 export interface LeaseOutcome {
+  /** The lease's etcd key, shared by its two halves. */
+  readonly key: string;
+  readonly family: Family;
   readonly subnet: string;
   readonly nodeIp: string;
   readonly createRevision: number;
@@ -79,6 +87,22 @@ export interface TableOutcome {
   readonly deletes: number;
   /** Deletes held back by the safety valves (empty-view guard, --max-deletes-per-pass), left for a later pass. */
   readonly deferredDeletes: number;
+  /**
+   * Where the quota counts IPv6 routes apart (AWS) and the table has IPv6 routes or leases: the IPv6
+   * pool. Then `limit`, `quotaLimit`, `foreignCounted`, `capacity` and `ownedAfter` above are the IPv4
+   * routes'; `creates`, `replaces` and `deletes` stay the table's totals.
+   */
+  readonly ipv6?: PoolOutcome;
+}
+
+/** One capacity pool of a table (the IPv6 routes of an AWS table). */
+export interface PoolOutcome {
+  readonly limit: number;
+  readonly quotaLimit: number;
+  readonly foreignCounted: number;
+  readonly capacity: number;
+  readonly ownedAfter: number;
+  readonly creates: number;
 }
 
 /**
@@ -87,6 +111,8 @@ export interface TableOutcome {
  */
 export interface TableBudget {
   readonly table: string;
+  /** `ipv6`: the budget of the table's IPv6 routes, a pool of their own (AWS); absent: every other change of the table. */
+  readonly family?: 'ipv6';
   /** As TableOutcome.limit. */
   readonly limit: number;
   /** Weight of the managed space's counted routes before the pass, owned or not. */

@@ -16,6 +16,7 @@
 import PQueue from 'p-queue';
 import type { Change, RouteProvider } from '../../providers/provider.js';
 import type { TableBudget } from '../planner/plan.js';
+import { familyOfDestination } from '../net/cidr6.js';
 import { classifyError, isRetryable, type ClassifiedError } from '../errors.js';
 import { sleep, withSignal } from '../abort.js';
 
@@ -131,25 +132,32 @@ function admitCreates(
   budgets: readonly TableBudget[],
   deleteResults: readonly ChangeResult[],
 ): { readonly send: Change[]; readonly held: ChangeResult[] } {
+  // A table's IPv6 routes have a budget of their own where the quota counts them apart (AWS).
+  const roomKey = (table: string, family: 'ipv6' | undefined): string => `${table}\n${family ?? ''}`;
+  const budgetOf = (change: Change & { kind: 'create' }): TableBudget | undefined =>
+    (familyOfDestination(change.destination) === 'ipv6' ? budgets.find((b) => b.table === change.table && b.family === 'ipv6') : undefined) ??
+    budgets.find((b) => b.table === change.table && b.family === undefined);
   const room = new Map<string, number>();
   for (const budget of budgets) {
     const uncounted = new Set(budget.uncountedDeletes);
     const freed = deleteResults.filter(
       (r) => r.ok && r.change.kind === 'delete' && r.change.table === budget.table && !uncounted.has(r.change.destination),
     ).length;
-    room.set(budget.table, budget.limit - (budget.countedBefore - freed));
+    room.set(roomKey(budget.table, budget.family), budget.limit - (budget.countedBefore - freed));
   }
   const send: Change[] = [];
   const held: ChangeResult[] = [];
   for (const change of creates) {
     if (change.kind !== 'create') continue;
-    const left = room.get(change.table);
+    const budget = budgetOf(change);
+    const key = budget === undefined ? undefined : roomKey(budget.table, budget.family);
+    const left = key === undefined ? undefined : room.get(key);
     if (left === undefined || left > 0) {
-      if (left !== undefined) room.set(change.table, left - 1);
+      if (key !== undefined && left !== undefined) room.set(key, left - 1);
       send.push(change);
       continue;
     }
-    const limit = budgets.find((b) => b.table === change.table)?.limit;
+    const limit = budget?.limit;
     const failed = deleteResults.filter((r) => !r.ok && r.change.kind === 'delete' && r.change.table === change.table);
     const why =
       failed.length > 0

@@ -8,6 +8,7 @@
 import type { RouteTable } from '../../providers/provider.js';
 import type { TableBudget } from '../planner/plan.js';
 import type { ChangeResult } from './apply.js';
+import { familyOfDestination } from '../net/cidr6.js';
 
 /** The cloud's codes for a create refused because the table (project) is full. */
 export const REFUSED_FOR_LIMIT = new Set(['RouteLimitExceeded', 'QUOTA_EXCEEDED', 'quotaExceeded']);
@@ -50,9 +51,13 @@ export class LearnedLimits {
     const learnedNow: NewlyLearned[] = [];
     for (const table of tables) {
       if ((table.limitSource ?? 'flag') === 'flag') continue;
-      const mine = results.filter((r) => r.change.kind !== 'enable-forwarding' && r.change.table === table.id);
+      // What is learned lowers `limit`; where IPv6 routes are a pool of their own, their refusals say nothing of it.
+      const ownIpv6Pool = budgets.some((b) => b.table === table.id && b.family === 'ipv6');
+      const mine = results.filter(
+        (r) => r.change.kind !== 'enable-forwarding' && r.change.table === table.id && !(ownIpv6Pool && familyOfDestination(r.change.destination) === 'ipv6'),
+      );
       if (!mine.some((r) => !r.ok && r.change.kind === 'create' && REFUSED_FOR_LIMIT.has(r.error.code))) continue;
-      const budget = budgets.find((b) => b.table === table.id);
+      const budget = budgets.find((b) => b.table === table.id && b.family === undefined);
       if (budget === undefined) continue;
       const uncounted = new Set(budget.uncountedDeletes);
       const freed = mine.filter((r) => r.ok && r.change.kind === 'delete' && !uncounted.has(r.change.destination)).length;

@@ -161,7 +161,8 @@ export class Reconciler {
     }
 
     const computed = plan({
-      network: snapshot.config.network,
+      ...(snapshot.config.network === undefined ? {} : { network: snapshot.config.network }),
+      ...(snapshot.config.ipv6Network === undefined ? {} : { ipv6Network: snapshot.config.ipv6Network }),
       leases: snapshot.leases,
       protectedSubnets: snapshot.invalid.flatMap((invalid) => (invalid.subnet !== undefined ? [invalid.subnet] : [])),
       tables,

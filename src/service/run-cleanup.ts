@@ -25,7 +25,9 @@ import { replicaIdentity, type ServiceIo } from './wiring.js';
 const ETCD_DEADLINE_MS = 10_000;
 
 /** The Network whose routes are routesync's: flannel's config, or --network when it is gone. */
-type NetworkChoice = { readonly network: string; readonly from: string } | { readonly error: string };
+type NetworkChoice =
+  | { readonly network: string | undefined; readonly ipv6Network?: string; readonly from: string }
+  | { readonly error: string };
 
 export function chooseNetwork(configText: Buffer | null, prefix: string, flag: string | undefined): NetworkChoice {
   const parsed = configFromText(configText, prefix);
@@ -33,7 +35,8 @@ export function chooseNetwork(configText: Buffer | null, prefix: string, flag: s
     if (flag !== undefined && flag !== parsed.config.network) {
       return { error: `--network ${flag} is not flannel's Network ${parsed.config.network} (${configKey(prefix)}): drop --network, or fix the one that is wrong` };
     }
-    return { network: parsed.config.network, from: configKey(prefix) };
+    const ipv6 = parsed.config.ipv6Network;
+    return { network: parsed.config.network, ...(ipv6 === undefined ? {} : { ipv6Network: ipv6 }), from: configKey(prefix) };
   }
   if (flag !== undefined) return { network: flag, from: '--network' };
   return {
@@ -123,7 +126,7 @@ export async function runCleanup(config: Config, cleanup: CleanupSettings, io: S
       io.writeSummary(`routesync cleanup: ${choice.error}\n`);
       return EXIT.usage;
     }
-    logger.info({ network: choice.network, from: choice.from }, 'routes inside this Network with routesync\'s marks are owned');
+    logger.info({ network: choice.network, ipv6Network: choice.ipv6Network, from: choice.from }, 'routes inside these networks with routesync\'s marks are owned');
 
     try {
       const outcome = await takeLeadership(config, cleanup, client, logger, io, identity, signal);
@@ -136,7 +139,7 @@ export async function runCleanup(config: Config, cleanup: CleanupSettings, io: S
 
     try {
       provider = await createProvider({ config, logger, userAgentSuffix: `routesync/${VERSION}+${identity}` });
-      const before = planTeardown(choice.network, await provider.listTables(held.signal));
+      const before = planTeardown(choice.network, await provider.listTables(held.signal), choice.ipv6Network);
       if (config.dryRun) {
         io.writeSummary(formatCleanup(config.provider, before, true, [], undefined));
         return EXIT.ok;
@@ -146,7 +149,7 @@ export async function runCleanup(config: Config, cleanup: CleanupSettings, io: S
         if (!result.ok) logger.warn({ change: result.change, code: result.error.code, err: result.error.message }, 'delete failed');
       }
       // Listed again: what is left is the answer, whatever the calls said.
-      const after = planTeardown(choice.network, await provider.listTables(held.signal));
+      const after = planTeardown(choice.network, await provider.listTables(held.signal), choice.ipv6Network);
       io.writeSummary(formatCleanup(config.provider, before, false, results, after));
       logger.info({ deleted: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length, left: after.deletes.length }, 'cleanup done');
       return after.deletes.length === 0 ? EXIT.ok : EXIT.runtime;

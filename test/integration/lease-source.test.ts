@@ -86,7 +86,7 @@ describe('EtcdLeaseSource against a real etcd', () => {
     const snap = await source.waitUntilFresh(fresh());
 
     expect(source.isFresh()).toBe(true);
-    expect(snap.config).toEqual({ network: '10.1.0.0/16', subnetLen: 24, enableIPv4: true, backendType: 'alloc' });
+    expect(snap.config).toEqual({ network: '10.1.0.0/16', subnetLen: 24, enableIPv4: true, enableIPv6: false, backendType: 'alloc' });
     expect(snap.leases.map(l => [l.subnet, l.nodeIp, l.reservation])).toEqual([
       ['10.1.1.0/24', '172.31.0.1', false],
       ['10.1.2.0/24', '172.31.0.2', true],

@@ -20,7 +20,7 @@ const PREFIX = '/coreos.com/network';
 const KEY = (name: string): string => `${PREFIX}/subnets/${name}`;
 
 describe('parseNetworkConfig', () => {
-  const ok: Array<[string, string, NetworkConfig]> = [
+  const ok: Array<[string, string, Partial<NetworkConfig>]> = [
     ['minimal, defaults', '{"Network":"10.1.0.0/16"}', { network: '10.1.0.0/16', subnetLen: 24, enableIPv4: true, backendType: 'udp' }],
     [
       'alloc backend, explicit SubnetLen',
@@ -47,9 +47,34 @@ describe('parseNetworkConfig', () => {
       { network: '10.1.0.0/16', subnetLen: 24, enableIPv4: true, backendType: 'udp' },
     ],
     [
-      'IPv6 fields ignored',
+      'IPv6 fields kept but not checked without EnableIPv6',
+      '{"Network":"10.1.0.0/16","IPv6Network":"fc00::/48","IPv6SubnetLen":2}',
+      { network: '10.1.0.0/16', subnetLen: 24, enableIPv4: true, enableIPv6: false, ipv6Network: 'fc00::/48', backendType: 'udp' },
+    ],
+    [
+      'dual-stack: IPv6SubnetLen defaults to 64',
       '{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fc00::/48"}',
-      { network: '10.1.0.0/16', subnetLen: 24, enableIPv4: true, backendType: 'udp' },
+      { network: '10.1.0.0/16', enableIPv4: true, enableIPv6: true, ipv6Network: 'fc00::/48', ipv6SubnetLen: 64 },
+    ],
+    [
+      'IPv6-only: no Network needed',
+      '{"EnableIPv4":false,"EnableIPv6":true,"IPv6Network":"fc00::/48","Backend":{"Type":"alloc"}}',
+      { enableIPv4: false, enableIPv6: true, ipv6Network: 'fc00::/48', ipv6SubnetLen: 64, backendType: 'alloc' },
+    ],
+    ['IPv6 /62 defaults to /64', '{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fc00::/62"}', { ipv6SubnetLen: 64 }],
+    ['IPv6 /63 defaults to prefix+2', '{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fc00::/63"}', { ipv6SubnetLen: 65 }],
+    ['IPv6 /124 defaults to /126', '{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fc00::/124"}', { ipv6SubnetLen: 126 }],
+    ['IPv6SubnetLen explicit', '{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fc00::/48","IPv6SubnetLen":80}', { ipv6SubnetLen: 80 }],
+    ['IPv6SubnetLen 126 allowed', '{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fc00::/48","IPv6SubnetLen":126}', { ipv6SubnetLen: 126 }],
+    [
+      'IPv6 keys are case-insensitive, host bits canonicalised like Go',
+      '{"Network":"10.1.0.0/16","enableipv6":true,"ipv6network":"FC00:0:0:0::1/48","ipv6subnetlen":56}',
+      { enableIPv6: true, ipv6Network: 'fc00::/48', ipv6SubnetLen: 56 },
+    ],
+    [
+      'IPv6SubnetMin/Max inside and aligned, :: is the default',
+      '{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fc00::/48","IPv6SubnetMin":"fc00:0:0:10::","IPv6SubnetMax":"::"}',
+      { ipv6SubnetLen: 64 },
     ],
     ['Backend without Type', '{"Network":"10.1.0.0/16","Backend":{}}', { network: '10.1.0.0/16', subnetLen: 24, enableIPv4: true, backendType: '' }],
     ['EnableIPv4 false kept', '{"Network":"10.1.0.0/16","EnableIPv4":false}', { network: '10.1.0.0/16', subnetLen: 24, enableIPv4: false, backendType: 'udp' }],
@@ -82,7 +107,18 @@ describe('parseNetworkConfig', () => {
     ['SubnetMin outside', '{"Network":"10.1.0.0/16","SubnetMin":"10.2.0.0"}', /SubnetMin 10.2.0.0 is not in the range/],
     ['SubnetMax unaligned', '{"Network":"10.1.0.0/16","SubnetMax":"10.1.9.5"}', /SubnetMax 10.1.9.5 is not on a SubnetLen/],
     ['SubnetMin not an IP', '{"Network":"10.1.0.0/16","SubnetMin":"ten"}', /SubnetMin must be an IPv4 address, got "ten"/],
-    ['IPv6-only config', '{"EnableIPv4":false,"EnableIPv6":true,"IPv6Network":"fc00::/48"}', /EnableIPv4 is false.*IPv4 subnets only/],
+    ['neither family', '{"EnableIPv4":false,"EnableIPv6":false}', /EnableIPv4 and EnableIPv6 are both false/],
+    ['EnableIPv6 without IPv6Network', '{"Network":"10.1.0.0/16","EnableIPv6":true}', /IPv6Network is missing/],
+    ['EnableIPv6 string', '{"Network":"10.1.0.0/16","EnableIPv6":"yes"}', /EnableIPv6 must be true or false/],
+    ['IPv6Network IPv4', '{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"10.2.0.0/16"}', /IPv6Network must be an IPv6 CIDR/],
+    ['IPv6Network malformed even when disabled', '{"Network":"10.1.0.0/16","IPv6Network":"fc00::"}', /IPv6Network must be an IPv6 CIDR string, got "fc00::"/],
+    ['IPv6Network too small', '{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fc00::/125"}', /smallest useful flannel IPv6Network is a \/124/],
+    ['IPv6SubnetLen over 126', '{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fc00::/48","IPv6SubnetLen":127}', /at most 126/],
+    ['IPv6SubnetLen too short', '{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fc00::/48","IPv6SubnetLen":49}', /at least 50/],
+    ['IPv6SubnetLen fraction', '{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fc00::/48","IPv6SubnetLen":64.5}', /non-negative integer/],
+    ['IPv6SubnetMin outside', '{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fc00::/48","IPv6SubnetMin":"fd00::"}', /IPv6SubnetMin fd00:: is not in the range/],
+    ['IPv6SubnetMax unaligned', '{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fc00::/48","IPv6SubnetMax":"fc00::1"}', /IPv6SubnetMax fc00::1 is not on an IPv6SubnetLen/],
+    ['IPv6SubnetMin not an IP', '{"Network":"10.1.0.0/16","IPv6SubnetMin":"ten"}', /IPv6SubnetMin must be an IPv6 address/],
   ];
   it.each(bad)('rejects %s', (_name, text, message) => {
     const result = parseNetworkConfig(text);
@@ -124,6 +160,8 @@ describe('parseLeaseKey', () => {
     ['dual-stack', KEY('10.5.1.0-24&fc00::-64'), { subnet: '10.5.1.0/24', ipv6Subnet: 'fc00::/64' }],
     ['dual-stack long v6', KEY('10.5.1.0-24&fc00:0:0:1::-64'), { subnet: '10.5.1.0/24', ipv6Subnet: 'fc00:0:0:1::/64' }],
     ['zero prefix', KEY('0.0.0.0-0'), { subnet: '0.0.0.0/0' }],
+    ['IPv6-only (flannel writes the empty IPv4 net)', KEY('0.0.0.0-0&fc00:0:0:7::-64'), { ipv6Subnet: 'fc00:0:0:7::/64' }],
+    ['v6 canonicalised', KEY('10.5.1.0-24&fc00:0000::-64'), { subnet: '10.5.1.0/24', ipv6Subnet: 'fc00::/64' }],
     ['/32', KEY('10.1.1.1-32'), { subnet: '10.1.1.1/32' }],
     ['nested path skipped', KEY('10.1.19.0-24/extra'), { skip: true }],
     ['other name skipped', KEY('lock'), { skip: true }],
@@ -150,6 +188,8 @@ describe('parseLeaseKey', () => {
     ['invalid v6', '10.5.1.0-24&fc00:::1::-64', /not an IPv6 subnet/],
     ['v6 length over 128', '10.5.1.0-24&fc00::-129', /not an IPv6 subnet/],
     ['empty v6', '10.5.1.0-24&', /malformed lease key/],
+    ['v6 host bits set', '10.5.1.0-24&fc00::1-64', /host bits set/],
+    ['v6 part the empty net', '10.5.1.0-24&::-0', /IPv6 part is empty/],
   ];
   it.each(errors)('reports %s', (_name, name, message) => {
     const result = parseLeaseKey(KEY(name), PREFIX);
@@ -247,7 +287,7 @@ describe('buildLeaseSnapshot', () => {
       ],
     });
     expect(snapshot.revision).toBe(42);
-    expect(snapshot.config).toEqual({ network: '10.1.0.0/16', subnetLen: 24, enableIPv4: true, backendType: 'alloc' });
+    expect(snapshot.config).toEqual({ network: '10.1.0.0/16', subnetLen: 24, enableIPv4: true, enableIPv6: false, backendType: 'alloc' });
     expect(snapshot.configError).toBeUndefined();
     expect(snapshot.leases.map(l => [l.subnet, l.nodeIp, l.createRevision, l.reservation])).toEqual([
       ['10.1.4.0/24', '172.31.0.4', 8, false],
@@ -263,12 +303,15 @@ describe('buildLeaseSnapshot', () => {
       modRevision: 9,
       reservation: false,
     });
+    // Under a config without EnableIPv6, a dual-stack key's IPv6 half is reported and its IPv4 half kept.
     expect(snapshot.invalid).toEqual([
       { key: KEY('10.1.19.5-24'), reason: expect.stringMatching(/host bits/) },
       { key: KEY('10.1.20.0-24'), subnet: '10.1.20.0/24', reason: expect.stringMatching(/PublicIP "nope"/) },
       { key: KEY('10.1.21.0-25'), subnet: '10.1.21.0/25', reason: expect.stringMatching(/SubnetLen is 24/) },
       { key: KEY('10.1.300.0-24'), reason: expect.stringMatching(/not an IPv4 address/) },
-      { key: KEY('10.5.1.0-24&fc00::-64'), subnet: '10.5.1.0/24', reason: expect.stringMatching(/outside Network/) },
+      { key: KEY('10.1.4.0-24&fc00:0:0:4::-64'), family: 'ipv6', subnet: 'fc00:0:0:4::/64', reason: 'IPv6 half fc00:0:0:4::/64: EnableIPv6 is false in the network config' },
+      { key: KEY('10.5.1.0-24&fc00::-64'), family: 'ipv4', subnet: '10.5.1.0/24', reason: expect.stringMatching(/^IPv4 half 10.5.1.0\/24: .*outside Network/) },
+      { key: KEY('10.5.1.0-24&fc00::-64'), family: 'ipv6', subnet: 'fc00::/64', reason: expect.stringMatching(/EnableIPv6 is false/) },
     ]);
   });
 
@@ -280,7 +323,10 @@ describe('buildLeaseSnapshot', () => {
       kvs: [kv('10.1.7.0-24&fc00::-64', ip(8), 20), kv('10.1.7.0-24', ip(7), 3)],
     });
     expect(snapshot.leases.map(l => [l.key, l.nodeIp])).toEqual([[KEY('10.1.7.0-24'), '172.31.0.7']]);
-    expect(snapshot.invalid).toEqual([{ key: KEY('10.1.7.0-24&fc00::-64'), reason: expect.stringMatching(/duplicate lease.*older key/) }]);
+    expect(snapshot.invalid).toEqual([
+      { key: KEY('10.1.7.0-24&fc00::-64'), family: 'ipv4', reason: expect.stringMatching(/duplicate lease.*older key/) },
+      { key: KEY('10.1.7.0-24&fc00::-64'), family: 'ipv6', subnet: 'fc00::/64', reason: expect.stringMatching(/EnableIPv6 is false/) },
+    ]);
   });
 
   it('without a usable config, reports every lease unvalidated', () => {
@@ -304,6 +350,51 @@ describe('buildLeaseSnapshot', () => {
     const a = buildLeaseSnapshot({ prefix: PREFIX, revision: 1, configText: CONFIG, kvs });
     const b = buildLeaseSnapshot({ prefix: PREFIX, revision: 1, configText: CONFIG, kvs: [...kvs].reverse() });
     expect(b).toEqual(a);
+  });
+});
+
+describe('dual-stack leases', () => {
+  const CONFIG6 = '{"Network":"10.1.0.0/16","EnableIPv6":true,"IPv6Network":"fc00::/48","Backend":{"Type":"alloc"}}';
+  const V6ONLY = '{"EnableIPv4":false,"EnableIPv6":true,"IPv6Network":"fc00::/48","Backend":{"Type":"alloc"}}';
+  const value = (v4: string, v6: unknown): string => JSON.stringify({ PublicIP: v4, PublicIPv6: v6 });
+  const kv = (name: string, text: string, rev = 10): RawKeyValue => ({ key: KEY(name), value: text, createRevision: rev, modRevision: rev, lease: '7' });
+  type Half = [family: string | undefined, subnet: string, nodeIp: string];
+  type Bad = [family: string | undefined, subnet: string | undefined, reason: RegExp];
+  const cases: Array<[string, string, RawKeyValue[], Half[], Bad[]]> = [
+    ['both halves valid', CONFIG6, [kv('10.1.1.0-24&fc00:0:0:1::-64', value('172.31.0.1', '2600:1f18::1'))], [[undefined, '10.1.1.0/24', '172.31.0.1'], ['ipv6', 'fc00:0:0:1::/64', '2600:1f18::1']], []],
+    ['PublicIPv6 canonicalised', CONFIG6, [kv('10.1.1.0-24&fc00:0:0:1::-64', value('172.31.0.1', '2600:1F18:0::0001'))], [[undefined, '10.1.1.0/24', '172.31.0.1'], ['ipv6', 'fc00:0:0:1::/64', '2600:1f18::1']], []],
+    ['IPv4-only key under a dual-stack config: one half', CONFIG6, [kv('10.1.2.0-24', value('172.31.0.2', null))], [[undefined, '10.1.2.0/24', '172.31.0.2']], []],
+    ['IPv6-only key', V6ONLY, [kv('0.0.0.0-0&fc00:0:0:3::-64', value('0.0.0.0', '2600:1f18::3'))], [['ipv6', 'fc00:0:0:3::/64', '2600:1f18::3']], []],
+    ['IPv4 key under an IPv6-only config', V6ONLY, [kv('10.1.4.0-24', value('172.31.0.4', null))], [], [[undefined, '10.1.4.0/24', /^EnableIPv4 is false/]]],
+    ['no PublicIPv6: IPv4 half kept', CONFIG6, [kv('10.1.5.0-24&fc00:0:0:5::-64', value('172.31.0.5', null))], [[undefined, '10.1.5.0/24', '172.31.0.5']], [['ipv6', 'fc00:0:0:5::/64', /^IPv6 half fc00:0:0:5::\/64: lease value has no PublicIPv6$/]]],
+    ['PublicIPv6 an IPv4 address', CONFIG6, [kv('10.1.6.0-24&fc00:0:0:6::-64', value('172.31.0.6', '172.31.0.6'))], [[undefined, '10.1.6.0/24', '172.31.0.6']], [['ipv6', 'fc00:0:0:6::/64', /PublicIPv6 "172.31.0.6" is not an IPv6 address/]]],
+    ['PublicIPv6 with a dotted tail', CONFIG6, [kv('10.1.6.0-24&fc00:0:0:6::-64', value('172.31.0.6', '::ffff:172.31.0.6'))], [[undefined, '10.1.6.0/24', '172.31.0.6']], [['ipv6', 'fc00:0:0:6::/64', /is not an IPv6 address/]]],
+    ['PublicIPv6 link-local', CONFIG6, [kv('10.1.7.0-24&fc00:0:0:7::-64', value('172.31.0.7', 'fe80::1'))], [[undefined, '10.1.7.0/24', '172.31.0.7']], [['ipv6', 'fc00:0:0:7::/64', /fe80::1 is a linkLocal address/]]],
+    ['PublicIPv6 unspecified', CONFIG6, [kv('10.1.7.0-24&fc00:0:0:7::-64', value('172.31.0.7', '::'))], [[undefined, '10.1.7.0/24', '172.31.0.7']], [['ipv6', 'fc00:0:0:7::/64', /unspecified/]]],
+    ['PublicIPv6 a number', CONFIG6, [kv('10.1.7.0-24&fc00:0:0:7::-64', value('172.31.0.7', 7))], [[undefined, '10.1.7.0/24', '172.31.0.7']], [['ipv6', 'fc00:0:0:7::/64', /PublicIPv6 7 is not/]]],
+    ['IPv6 subnet outside IPv6Network', CONFIG6, [kv('10.1.8.0-24&fd00:0:0:8::-64', value('172.31.0.8', '2600:1f18::8'))], [[undefined, '10.1.8.0/24', '172.31.0.8']], [['ipv6', 'fd00:0:0:8::/64', /outside IPv6Network fc00::\/48/]]],
+    ['IPv6 subnet not IPv6SubnetLen long', CONFIG6, [kv('10.1.9.0-24&fc00:0:0:9::-80', value('172.31.0.9', '2600:1f18::9'))], [[undefined, '10.1.9.0/24', '172.31.0.9']], [['ipv6', 'fc00:0:0:9::/80', /is a \/80, but IPv6SubnetLen is 64/]]],
+    ['bad IPv4 half: IPv6 half kept', CONFIG6, [kv('10.2.1.0-24&fc00:0:0:a::-64', value('172.31.0.10', '2600:1f18::a'))], [['ipv6', 'fc00:0:0:a::/64', '2600:1f18::a']], [['ipv4', '10.2.1.0/24', /^IPv4 half 10.2.1.0\/24: subnet 10.2.1.0\/24 is outside Network/]]],
+    ['bad PublicIP: IPv6 half kept', CONFIG6, [kv('10.1.11.0-24&fc00:0:0:b::-64', value('nope', '2600:1f18::b'))], [['ipv6', 'fc00:0:0:b::/64', '2600:1f18::b']], [['ipv4', '10.1.11.0/24', /PublicIP "nope"/]]],
+    ['value not JSON: both halves reported, both protected', CONFIG6, [kv('10.1.12.0-24&fc00:0:0:c::-64', '{')], [], [['ipv4', '10.1.12.0/24', /not valid JSON/], ['ipv6', 'fc00:0:0:c::/64', /not valid JSON/]]],
+    [
+      'an IPv6 subnet held by an older key: the newer half is a duplicate',
+      CONFIG6,
+      [kv('10.1.13.0-24&fc00:0:0:d::-64', value('172.31.0.13', '2600:1f18::d'), 5), kv('10.1.14.0-24&fc00:0:0:d::-64', value('172.31.0.14', '2600:1f18::e'), 9)],
+      [[undefined, '10.1.13.0/24', '172.31.0.13'], ['ipv6', 'fc00:0:0:d::/64', '2600:1f18::d'], [undefined, '10.1.14.0/24', '172.31.0.14']],
+      [['ipv6', undefined, /duplicate lease for fc00:0:0:d::\/64: the older key .*10.1.13.0-24/]],
+    ],
+  ];
+  it.each(cases)('%s', (_name, config, kvs, halves, bad) => {
+    const snapshot = buildLeaseSnapshot({ prefix: PREFIX, revision: 20, configText: config, kvs });
+    expect(snapshot.configError).toBeUndefined();
+    expect(snapshot.leases.map((l) => [l.family, l.subnet, l.nodeIp])).toEqual(halves);
+    expect(snapshot.invalid.map((i) => [i.family, i.subnet, i.reason])).toEqual(bad.map(([f, sn, r]) => [f, sn, expect.stringMatching(r)]));
+  });
+
+  it('builds the key flannel writes for each form', () => {
+    expect(leaseKeyFor(PREFIX, '10.1.1.0/24', 'fc00:0:0:1::/64')).toBe(KEY('10.1.1.0-24&fc00:0:0:1::-64'));
+    expect(leaseKeyFor(PREFIX, undefined, 'fc00:0:0:1::/64')).toBe(KEY('0.0.0.0-0&fc00:0:0:1::-64'));
   });
 });
 
@@ -399,7 +490,7 @@ describe('properties', () => {
       fc.property(config, text => {
         const result = parseNetworkConfig(text);
         if (!('config' in result)) return;
-        const length = Number(result.config.network.split('/')[1]);
+        const length = Number((result.config.network ?? "").split('/')[1]);
         expect(result.config.subnetLen).toBeLessThanOrEqual(30);
         expect(result.config.subnetLen).toBeGreaterThanOrEqual(length + 2);
         expect(result.config.backendType).toBe(result.config.backendType.toLowerCase());

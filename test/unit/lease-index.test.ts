@@ -67,7 +67,7 @@ describe('LeaseIndex', () => {
           } else {
             // Every invalid key has been reported with its current reason.
             for (const bad of expected.invalid) {
-              expect(reports.findLast(r => r.key === bad.key)).toEqual(bad);
+              expect(reports.findLast(r => r.key === bad.key && r.family === bad.family)).toEqual(bad);
             }
           }
         }

@@ -25,7 +25,7 @@ function changes(...tables: Array<{ owned: number; deletes: PlannedDelete[] }>):
 }
 
 describe('ownership', () => {
-  const isOwned = ownership(parseCidr('10.1.0.0/16'), new Set(['10.1.1.0/24']));
+  const isOwned = ownership({ ipv4: parseCidr('10.1.0.0/16') }, new Set(['10.1.1.0/24']));
   it('needs the owner marks, the managed space and a destination inside the Network', () => {
     expect(isOwned(route('10.1.1.0/24'))).toBe(true);
     expect(isOwned(route('10.1.2.0/24'))).toBe(true);
@@ -69,8 +69,8 @@ describe('counting', () => {
         route('10.1.1.0/24'),
       ],
     };
-    const isOwned = ownership(parseCidr('10.1.0.0/16'), new Set());
-    expect(countTable(table, isOwned)).toEqual({ limit: 50, counted: 22, foreignCounted: 21 });
+    const isOwned = ownership({ ipv4: parseCidr('10.1.0.0/16') }, new Set());
+    expect(countTable(table, isOwned)).toEqual({ limit: 50, counted: 22, foreignCounted: 21, total: 22 });
   });
 
   it('GCE: static routes only, not subnet or imported routes', () => {
@@ -100,7 +100,7 @@ describe('counting', () => {
         route('10.50.0.0/20', { ...TABLE_DEFAULT, inManagedSpace: false }),
       ],
     };
-    expect(countTable(table, isOwned)).toEqual({ limit: 8, counted: 2, foreignCounted: 1 });
+    expect(countTable(table, isOwned)).toEqual({ limit: 8, counted: 2, foreignCounted: 1, total: 4 });
     expect(countTable({ ...table, limit: 1 }, isOwned).limit).toBe(0);
   });
 });
