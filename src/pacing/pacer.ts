@@ -81,9 +81,12 @@ export function outcomeOf(err: unknown): PacedOutcome {
  * reports how it went. One attempt: errors propagate to the caller unchanged.
  */
 export async function paced<T>(pacer: RequestPacer | undefined, action: string, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+  // No call goes out on a signal that aborted while the caller was busy (a lost leadership).
+  signal.throwIfAborted();
   if (pacer === undefined) return call();
   const permit = await pacer.acquire(action, signal);
   try {
+    signal.throwIfAborted();
     const result = await call();
     permit.done('ok');
     return result;

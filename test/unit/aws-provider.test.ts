@@ -190,9 +190,10 @@ describe('aws-vpc provider (stubbed EC2)', () => {
     const paged = stub({
       describeRouteTables: async (input) => {
         page += 1;
-        if (page === 1) return { RouteTables: [{ RouteTableId: 'rtb-0123456789abcdef1', VpcId: 'vpc-a' }], NextToken: 't1' };
+        const Tags = [{ Key: 'routesync.io/cluster/c1', Value: 'owned' }];
+        if (page === 1) return { RouteTables: [{ RouteTableId: 'rtb-0123456789abcdef1', VpcId: 'vpc-a', Tags }], NextToken: 't1' };
         expect(input.NextToken).toBe('t1');
-        return { RouteTables: [{ RouteTableId: 'rtb-0123456789abcdef0', VpcId: 'vpc-a' }] };
+        return { RouteTables: [{ RouteTableId: 'rtb-0123456789abcdef0', VpcId: 'vpc-a', Tags }] };
       },
     });
     const tables = await provider(paged.api, { routeTableIds: [], vpcId: 'vpc-0123456789abcdef0' }).listTables(
