@@ -15,11 +15,11 @@
  */
 import type { DescribeNetworkInterfacesCommandInput, NetworkInterface } from '@aws-sdk/client-ec2';
 import { classifyError } from '../../src/errors.js';
-import { isIpv4 } from '../../src/net/cidr.js';
 import { paced, type Pacer } from '../../src/pacing/pacer.js';
 import type { PacingClock } from '../../src/pacing/clock.js';
 import type { NodeResolution, ResolveOptions, RouteTable } from '../provider.js';
 import type { Ec2Api } from './ec2-api.js';
+import { addressesOf, addressFilter, byFamily, isNodeAddress } from './eni-addresses.js';
 import { compareText, nextToken } from './paging.js';
 
 /** EC2 accepts at most 200 filter values per call (all filters together). */
@@ -90,8 +90,8 @@ export class NodeCache {
     const result = new Map<string, NodeResolution>();
     const ips: string[] = [];
     for (const ip of new Set(nodeIps)) {
-      if (isIpv4(ip)) ips.push(ip);
-      else result.set(ip, { status: 'lookup-failed', error: `not an IPv4 address: ${JSON.stringify(ip)}` });
+      if (isNodeAddress(ip)) ips.push(ip);
+      else result.set(ip, { status: 'lookup-failed', error: `not an IP address: ${JSON.stringify(ip)}` });
     }
     const refresh = options.refresh ?? this.recheckDue();
     const now = this.now();
@@ -278,12 +278,16 @@ export class NodeCache {
     return result;
   }
 
-  /** One IP-filtered DescribeNetworkInterfaces for at most 200 IPs: each found or not-found. Throws when it fails. */
+  /** IP-filtered DescribeNetworkInterfaces for at most 200 IPs (one call per family): each found or not-found. Throws when one fails. */
   private async lookUpBatch(batch: readonly string[], vpcs: ReadonlySet<string> | undefined, signal: AbortSignal): Promise<Map<string, NodeResolution>> {
     // Paginated (a large account refuses this non-indexed filter unpaginated); the VPC filter is applied
     // to the answer, not sent: EC2 counts all filter values of a call against 200, and the IPs use them all.
-    const { index } = await this.indexNetworkInterfaces({ Filters: [{ Name: 'addresses.private-ip-address', Values: [...batch] }], MaxResults: ENI_PAGE_SIZE }, vpcs, signal);
-    return new Map(batch.map((ip): [string, NodeResolution] => [ip, index.get(ip) ?? { status: 'not-found' }]));
+    const answers = new Map<string, NodeResolution>();
+    for (const [family, ips] of byFamily(batch)) {
+      const { index } = await this.indexNetworkInterfaces({ Filters: [addressFilter(family, ips)], MaxResults: ENI_PAGE_SIZE }, vpcs, signal);
+      for (const ip of ips) answers.set(ip, index.get(ip) ?? { status: 'not-found' });
+    }
+    return answers;
   }
 
   private async lookUpVpcWide(
@@ -360,15 +364,6 @@ export class NodeCache {
     return { index, count };
   }
 
-}
-
-function addressesOf(eni: NetworkInterface): Set<string> {
-  const ips = new Set<string>();
-  if (eni.PrivateIpAddress !== undefined) ips.add(eni.PrivateIpAddress);
-  for (const address of eni.PrivateIpAddresses ?? []) {
-    if (address.PrivateIpAddress !== undefined) ips.add(address.PrivateIpAddress);
-  }
-  return ips;
 }
 
 /** Where the re-check of known IPs stands (see recheckNext). */

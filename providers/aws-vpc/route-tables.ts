@@ -6,6 +6,7 @@
 import type { DescribeRouteTablesCommandInput, Route, RouteTable as SdkRouteTable } from '@aws-sdk/client-ec2';
 import { ConfigError, classifyError } from '../../src/errors.js';
 import { canonicalCidr } from '../../src/net/cidr.js';
+import { formatCidr6, parseCidr6 } from '../../src/net/cidr6.js';
 import { paced, type Pacer } from '../../src/pacing/pacer.js';
 import type { ActualRoute, RouteOrigin, RouteTable, TargetKind } from '../provider.js';
 import type { Ec2Api } from './ec2-api.js';
@@ -22,6 +23,12 @@ export interface TableSelection {
   readonly clusterName: string;
   /** The route limit reported for every table (--route-limit). */
   readonly routeLimit: number;
+  /**
+   * The limit of each table's IPv6 routes; absent: `routeLimit`. AWS's "routes per route table"
+   * quota has one value, applied to IPv4 and IPv6 routes separately
+   * (https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-route-tables).
+   */
+  readonly ipv6RouteLimit?: number;
 }
 
 export interface ListedTables {
@@ -104,7 +111,7 @@ export async function listManagedTables(
   if (listIds.length > 0 && prefixLists === undefined) throw new Error('a route to a managed prefix list needs a PrefixListCache to be weighed');
   const lists = listIds.length > 0 && prefixLists !== undefined ? await prefixLists.factsOf(listIds, signal) : new Map<string, PrefixListFacts>();
   return {
-    tables: tables.map((t) => toRouteTable(t, selection.routeLimit, log, lists)),
+    tables: tables.map((t) => toRouteTable(t, selection.routeLimit, selection.ipv6RouteLimit ?? selection.routeLimit, log, lists)),
     vpcs: new Set(tables.map((t) => t.VpcId).filter((v): v is string => v !== undefined)),
   };
 }
@@ -127,22 +134,24 @@ async function describeAllRouteTables(
   return tables;
 }
 
-function toRouteTable(table: SdkRouteTable, limit: number, log: Warner, lists: ReadonlyMap<string, PrefixListFacts>): RouteTable {
+function toRouteTable(table: SdkRouteTable, limit: number, ipv6Limit: number, log: Warner, lists: ReadonlyMap<string, PrefixListFacts>): RouteTable {
   const routes: ActualRoute[] = [];
   for (const route of table.Routes ?? []) {
     const actual = toActualRoute(route, table.RouteTableId ?? '', log, lists);
     if (actual !== undefined) routes.push(actual);
   }
-  return { id: table.RouteTableId ?? '', limit, quota: 'aws-vpc-routes-per-table', routes };
+  return { id: table.RouteTableId ?? '', limit, ipv6Limit, quota: 'aws-vpc-routes-per-table', routes };
 }
 
 function toActualRoute(route: Route, tableId: string, log: Warner, lists: ReadonlyMap<string, PrefixListFacts>): ActualRoute | undefined {
-  if (route.DestinationCidrBlock === undefined) return otherDestination(route, lists);
+  const v6 = route.DestinationCidrBlock === undefined ? route.DestinationIpv6CidrBlock : undefined;
+  if (route.DestinationCidrBlock === undefined && v6 === undefined) return prefixListRoute(route, lists);
   let destination: string;
   try {
-    destination = canonicalCidr(route.DestinationCidrBlock);
+    // Canonical text, so that a route and a lease's subnet compare as strings.
+    destination = v6 === undefined ? canonicalCidr(route.DestinationCidrBlock ?? '') : formatCidr6(parseCidr6(v6));
   } catch {
-    log.warn({ table: tableId, destination: route.DestinationCidrBlock }, 'skipping a route with an unparseable destination');
+    log.warn({ table: tableId, destination: route.DestinationCidrBlock ?? v6 }, 'skipping a route with an unparseable destination');
     return undefined;
   }
   const eni = route.NetworkInterfaceId;
@@ -154,7 +163,7 @@ function toActualRoute(route: Route, tableId: string, log: Warner, lists: Readon
     targetKind: targetKindOf(route, via),
     origin: originOf(route),
     quotaWeight: 1,
-    family: 'ipv4',
+    family: v6 === undefined ? 'ipv4' : 'ipv6',
     blackhole: route.State === 'blackhole',
     bearsOwnerMarks: route.Origin === 'CreateRoute' && (eni !== undefined || instance !== undefined),
     inManagedSpace: true,
@@ -163,20 +172,18 @@ function toActualRoute(route: Route, tableId: string, log: Warner, lists: Readon
 }
 
 /**
- * A route to a managed prefix list (weighs the list's max entries, in its family) or an IPv6 route
- * (its own quota, outside the IPv4 space routesync manages). Neither is ever routesync's.
+ * A route to a managed prefix list: it weighs the list's max entries, in its family's quota, and is
+ * never routesync's.
  */
-function otherDestination(route: Route, lists: ReadonlyMap<string, PrefixListFacts>): ActualRoute | undefined {
+function prefixListRoute(route: Route, lists: ReadonlyMap<string, PrefixListFacts>): ActualRoute | undefined {
   const via = viaOf(route);
   const common = { target: null, targetKind: targetKindOf(route, via), origin: originOf(route), blackhole: route.State === 'blackhole', bearsOwnerMarks: false, via };
   const listId = route.DestinationPrefixListId;
   if (listId !== undefined) {
     const list = lists.get(listId);
     if (list === undefined) return undefined; // listManagedTables read every list of the tables
-    return { ...common, destination: listId, quotaWeight: list.maxEntries, family: list.family, inManagedSpace: list.family === 'ipv4' };
-  }
-  if (route.DestinationIpv6CidrBlock !== undefined) {
-    return { ...common, destination: route.DestinationIpv6CidrBlock, quotaWeight: 1, family: 'ipv6', inManagedSpace: false };
+    // In the table like any route: it only uses its family's quota (a list id is no lease's subnet).
+    return { ...common, destination: listId, quotaWeight: list.maxEntries, family: list.family, inManagedSpace: true };
   }
   return undefined;
 }

@@ -191,9 +191,9 @@ describe('listTables', () => {
       '10.244.1.0/24',
       '10.244.2.0/24',
     ]);
-    // A prefix-list route weighs the list's max entries; an IPv6 route lies outside the IPv4 space.
+    // A prefix-list route weighs the list's max entries; an IPv6 route is a foreign route of the table like any.
     expect(routeOf(table, list.prefixListId)).toMatchObject({ quotaWeight: 20, family: 'ipv4', bearsOwnerMarks: false, inManagedSpace: true, target: null });
-    expect(routeOf(table, '::/0')).toMatchObject({ quotaWeight: 1, family: 'ipv6', bearsOwnerMarks: false, inManagedSpace: false });
+    expect(routeOf(table, '::/0')).toMatchObject({ quotaWeight: 1, family: 'ipv6', bearsOwnerMarks: false, inManagedSpace: true });
     expect(f.world.calls('DescribeManagedPrefixLists').map((c) => c.params)).toEqual([
       expect.objectContaining({ 'Filter.1.Name': 'prefix-list-id', 'Filter.1.Value.1': list.prefixListId, MaxResults: '100' }),
     ]);
@@ -253,7 +253,7 @@ describe('resolveNodes', () => {
       '10.0.1.40': { status: 'not-found' }, // terminated
       '10.0.1.50': { status: 'not-found' }, // other VPC
       '10.0.9.9': { status: 'not-found' },
-      bogus: { status: 'lookup-failed', error: 'not an IPv4 address: "bogus"' },
+      bogus: { status: 'lookup-failed', error: 'not an IP address: "bogus"' },
     });
     const calls = f.world.calls('DescribeNetworkInterfaces');
     expect(calls).toHaveLength(1);

@@ -155,7 +155,8 @@ function runAction(world: Ec2World, action: string, params: QueryParams): XmlNod
       dryRunCheck(params);
       const table = required(params, 'RouteTableId');
       unsupportedDestination(params);
-      world.deleteRoute(table, required(params, 'DestinationCidrBlock'));
+      const v6 = params.DestinationIpv6CidrBlock;
+      world.deleteRoute(table, v6 !== undefined && v6 !== '' && params.DestinationCidrBlock === undefined ? v6 : required(params, 'DestinationCidrBlock'));
       return [el('return', 'true')];
     }
     case 'ModifyNetworkInterfaceAttribute':
@@ -191,7 +192,7 @@ function dryRunCheck(params: QueryParams): void {
 }
 
 function unsupportedDestination(params: QueryParams): void {
-  for (const name of ['DestinationIpv6CidrBlock', 'DestinationPrefixListId']) {
+  for (const name of ['DestinationPrefixListId']) {
     if (params[name] !== undefined) {
       throw new Ec2ApiError('InvalidParameterValue', `The simulator does not support ${name} in API calls`);
     }
@@ -205,7 +206,8 @@ function routeInput(params: QueryParams): Parameters<Ec2World['createRoute']>[1]
     return value === undefined ? {} : { [lowerFirst(name)]: value };
   };
   return {
-    destinationCidrBlock: params.DestinationCidrBlock ?? '',
+    ...pick('DestinationCidrBlock'),
+    ...pick('DestinationIpv6CidrBlock'),
     ...pick('GatewayId'),
     ...pick('NatGatewayId'),
     ...pick('NetworkInterfaceId'),
@@ -353,7 +355,7 @@ function networkInterfaceXml(eni: SimNetworkInterface, region: string): XmlNode[
         el('primary', String(index === 0)),
       ]),
     ),
-    set('ipv6AddressesSet', []),
+    set('ipv6AddressesSet', eni.ipv6Addresses.map((ip) => [el('ipv6Address', ip), el('isPrimaryIpv6', 'false')])),
     el('interfaceType', 'interface'),
   ];
 }

@@ -23,6 +23,7 @@ import { CallLog, FaultInjector } from '../shared/faults.js';
 import { positive, seededHash, seededRandom } from '../shared/util.js';
 import { Throttle, type BucketSpec, type Clock, type ThrottleCategory } from './throttle.js';
 import { PrefixLists, type CreatePrefixListInput, type SimManagedPrefixList } from './prefix-lists.js';
+import { canonicalIpv6, canonicalIpv6Cidr, ipv6InCidr, isIpv6Text, prefixLength } from './ipv6.js';
 
 /** An EC2 API error: code, message and HTTP status exactly as EC2 sends them. */
 export class Ec2ApiError extends Error {
@@ -60,8 +61,10 @@ const TARGET_KEYS = [
   'vpcPeeringConnectionId',
 ] as const;
 
+/** One destination: DestinationCidrBlock (IPv4) or DestinationIpv6CidrBlock. */
 export interface RouteInput extends RouteTargetInput {
-  readonly destinationCidrBlock: string;
+  readonly destinationCidrBlock?: string;
+  readonly destinationIpv6CidrBlock?: string;
 }
 
 /** A route someone else made: an internet gateway, a NAT gateway, a propagated VPN route, … */
@@ -110,8 +113,10 @@ export interface SimRouteTable {
   readonly propagatingVgws: readonly string[];
   /** This table's route limit. */
   readonly routeLimit: number;
-  /** Routes that count toward the limit now (non-propagated IPv4 and prefix-list routes). */
+  /** Routes that count toward the limit now (non-propagated IPv4 and IPv4 prefix-list routes). */
   readonly countedRoutes: number;
+  /** The same for IPv6 routes, counted against the same limit apart. */
+  readonly countedIpv6Routes: number;
 }
 
 export interface SimAttachment {
@@ -134,6 +139,8 @@ export interface SimNetworkInterface {
   readonly macAddress: string;
   readonly privateIpAddress: string;
   readonly secondaryPrivateIpAddresses: readonly string[];
+  /** The ENI's IPv6 addresses (canonical), from its subnet's IPv6 CIDR. */
+  readonly ipv6Addresses: readonly string[];
   readonly sourceDestCheck: boolean;
   readonly attachment: SimAttachment | undefined;
   readonly tags: Readonly<Record<string, string>>;
@@ -142,6 +149,7 @@ export interface SimNetworkInterface {
 export interface SimVpc {
   readonly vpcId: string;
   readonly cidr: string;
+  readonly ipv6Cidr?: string;
   readonly mainRouteTableId: string;
 }
 
@@ -149,6 +157,7 @@ export interface SimSubnet {
   readonly subnetId: string;
   readonly vpcId: string;
   readonly cidr: string;
+  readonly ipv6Cidr?: string;
   readonly availabilityZone: string;
 }
 
@@ -167,6 +176,8 @@ export interface EniSpec {
   /** Primary private IP; the next free address of the subnet when absent. */
   readonly privateIp?: string;
   readonly secondaryIps?: readonly string[];
+  /** IPv6 addresses, inside the subnet's IPv6 CIDR (AssignIpv6Addresses / Ipv6Addresses at launch). */
+  readonly ipv6Addresses?: readonly string[];
   /** Default true, as AWS. */
   readonly sourceDestCheck?: boolean;
   /** Default: the instance's subnet. Must be in the same VPC. */
@@ -329,6 +340,7 @@ interface TableRecord {
 interface VpcRecord {
   id: string;
   cidr: Ipv4Cidr;
+  ipv6Cidr?: string;
   mainRouteTableId: string;
 }
 
@@ -336,6 +348,7 @@ interface SubnetRecord {
   id: string;
   vpcId: string;
   cidr: Ipv4Cidr;
+  ipv6Cidr?: string;
   availabilityZone: string;
   nextHost: number;
 }
@@ -356,6 +369,7 @@ interface EniRecord {
   description: string;
   primaryIp: string;
   secondaryIps: string[];
+  ipv6Ips: string[];
   sourceDestCheck: boolean;
   attachment: AttachmentRecord | undefined;
   tags: Map<string, string>;
@@ -552,21 +566,33 @@ export class Ec2World {
   // ------------------------------------------------------------ VPCs and subnets
 
   /** A VPC with its main route table (holding the `local` route, untagged). */
-  createVpc(input: { readonly cidr: string }): SimVpc {
+  /**
+   * `ipv6Cidr`: an IPv6 block of the VPC; Amazon-provided blocks are /56, BYOIP and IPAM ones /44 to
+   * /60 (https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html).
+   */
+  createVpc(input: { readonly cidr: string; readonly ipv6Cidr?: string }): SimVpc {
     const cidr = parseCidr(input.cidr);
     if (cidr.length < 16 || cidr.length > 28) throw new Error(`VPC CIDR must be /16../28, got ${input.cidr}`);
+    const ipv6Cidr = input.ipv6Cidr === undefined ? undefined : canonicalIpv6Cidr(input.ipv6Cidr);
+    if (ipv6Cidr !== undefined && (prefixLength(ipv6Cidr) < 44 || prefixLength(ipv6Cidr) > 60)) throw new Error(`VPC IPv6 CIDR must be /44../60, got ${ipv6Cidr}`);
     const id = this.newId('vpc');
-    const record: VpcRecord = { id, cidr, mainRouteTableId: '' };
+    const record: VpcRecord = { id, cidr, ...(ipv6Cidr === undefined ? {} : { ipv6Cidr }), mainRouteTableId: '' };
     this.vpcs.set(id, record);
     const main = this.addTable(id, {}, true);
     record.mainRouteTableId = main.id;
     return this.vpcView(record);
   }
 
-  createSubnet(input: { readonly vpcId: string; readonly cidr: string; readonly availabilityZone?: string }): SimSubnet {
+  /** `ipv6Cidr`: the subnet's IPv6 block, inside the VPC's, /44 to /64 (same page as createVpc). */
+  createSubnet(input: { readonly vpcId: string; readonly cidr: string; readonly ipv6Cidr?: string; readonly availabilityZone?: string }): SimSubnet {
     const vpc = this.requireVpc(input.vpcId);
     const cidr = parseCidr(input.cidr);
     if (!cidrContains(vpc.cidr, cidr)) throw new Error(`subnet ${input.cidr} is not inside ${formatCidr(vpc.cidr)}`);
+    const ipv6Cidr = input.ipv6Cidr === undefined ? undefined : canonicalIpv6Cidr(input.ipv6Cidr);
+    if (ipv6Cidr !== undefined) {
+      const inside = vpc.ipv6Cidr !== undefined && ipv6InCidr(ipv6Cidr.split('/')[0] ?? '', vpc.ipv6Cidr) && prefixLength(ipv6Cidr) >= prefixLength(vpc.ipv6Cidr);
+      if (!inside || prefixLength(ipv6Cidr) > 64) throw new Error(`subnet IPv6 CIDR ${ipv6Cidr} must be a /44../64 inside the VPC's ${vpc.ipv6Cidr ?? '(none)'}`);
+    }
     for (const other of this.subnets.values()) {
       if (other.vpcId === vpc.id && (cidrContains(other.cidr, cidr) || cidrContains(cidr, other.cidr))) {
         throw new Ec2ApiError('InvalidSubnet.Conflict', `The CIDR '${input.cidr}' conflicts with another subnet`);
@@ -577,6 +603,7 @@ export class Ec2World {
       id,
       vpcId: vpc.id,
       cidr,
+      ...(ipv6Cidr === undefined ? {} : { ipv6Cidr }),
       availabilityZone: input.availabilityZone ?? `${this.region}a`,
       nextHost: cidr.base + 4, // AWS reserves the first four addresses of every subnet
     };
@@ -688,7 +715,7 @@ export class Ec2World {
     if (targets.length !== 1) throw new Error('a foreign route needs exactly one target');
     const record: RouteRecord = { origin: input.origin ?? 'CreateRoute', weight: 1 };
     if (input.destinationCidrBlock !== undefined) record.destinationCidrBlock = formatCidr(parseCidr(input.destinationCidrBlock));
-    if (input.destinationIpv6CidrBlock !== undefined) record.destinationIpv6CidrBlock = input.destinationIpv6CidrBlock.toLowerCase();
+    if (input.destinationIpv6CidrBlock !== undefined) record.destinationIpv6CidrBlock = canonicalIpv6Cidr(input.destinationIpv6CidrBlock);
     if (input.destinationPrefixListId !== undefined) {
       record.destinationPrefixListId = input.destinationPrefixListId;
       record.weight = input.prefixListMaxEntries ?? 1;
@@ -737,12 +764,13 @@ export class Ec2World {
   /** CreateRoute, with EC2's validation and errors (also usable "behind routesync's back"). */
   createRoute(routeTableId: string, input: RouteInput): SimRoute {
     const table = this.apiTable(routeTableId);
-    const destination = parseDestination(input.destinationCidrBlock);
+    const destination = routeDestination(input);
     const record = this.resolveTarget(table, input, destination);
     if (table.routes.has(destination)) {
       throw new Ec2ApiError('RouteAlreadyExists', `The route identified by ${destination} already exists.`);
     }
-    if (this.countedRoutes(table, 'IPv4') + 1 > this.limitOf(table)) {
+    // One quota value, counted for each family apart (the IPv6 routes of a table against their own).
+    if (this.countedRoutes(table, destination.includes(':') ? 'IPv6' : 'IPv4') + 1 > this.limitOf(table)) {
       throw new Ec2ApiError('RouteLimitExceeded', DEFAULT_MESSAGES.RouteLimitExceeded ?? 'RouteLimitExceeded');
     }
     table.routes.set(destination, record);
@@ -752,7 +780,7 @@ export class Ec2World {
   /** ReplaceRoute: same target rules as CreateRoute; the route must exist. */
   replaceRoute(routeTableId: string, input: RouteInput): SimRoute {
     const table = this.apiTable(routeTableId);
-    const destination = parseDestination(input.destinationCidrBlock);
+    const destination = routeDestination(input);
     const record = this.resolveTarget(table, input, destination);
     const existing = table.routes.get(destination);
     if (existing === undefined) {
@@ -768,10 +796,10 @@ export class Ec2World {
     return this.routeView(record);
   }
 
-  /** DeleteRoute: a missing route is InvalidRoute.NotFound; the `local` route cannot be removed. */
-  deleteRoute(routeTableId: string, destinationCidrBlock: string): void {
+  /** DeleteRoute (an IPv4 or an IPv6 CIDR): a missing route is InvalidRoute.NotFound; the `local` route cannot be removed. */
+  deleteRoute(routeTableId: string, destinationCidr: string): void {
     const table = this.apiTable(routeTableId);
-    const destination = parseDestination(destinationCidrBlock);
+    const destination = destinationCidr.includes(':') ? routeDestination({ destinationIpv6CidrBlock: destinationCidr }) : routeDestination({ destinationCidrBlock: destinationCidr });
     const existing = table.routes.get(destination);
     if (existing === undefined) {
       throw new Ec2ApiError(
@@ -796,9 +824,9 @@ export class Ec2World {
     this.apiEni(networkInterfaceId).sourceDestCheck = value;
   }
 
-  /** Routes counting toward the limit: non-propagated IPv4 routes (local included) and prefix-list routes. */
-  countedRoutesOf(routeTableId: string): number {
-    return this.countedRoutes(this.requireTable(routeTableId), 'IPv4');
+  /** Routes counting toward the limit of one family: non-propagated routes (local included) and prefix-list routes of that family. */
+  countedRoutesOf(routeTableId: string, family: 'IPv4' | 'IPv6' = 'IPv4'): number {
+    return this.countedRoutes(this.requireTable(routeTableId), family);
   }
 
   // ------------------------------------------------------------ instances and ENIs
@@ -1007,6 +1035,11 @@ export class Ec2World {
       routes: new Map([[local, { destinationCidrBlock: local, gatewayId: 'local', origin: 'CreateRouteTable', weight: 1 }]]),
       routeLimit: undefined,
     };
+    // A VPC with an IPv6 block has a local route for it in every table
+    // (https://docs.aws.amazon.com/vpc/latest/userguide/RouteTables.html#route-table-routes).
+    if (vpc.ipv6Cidr !== undefined) {
+      table.routes.set(vpc.ipv6Cidr, { destinationIpv6CidrBlock: vpc.ipv6Cidr, gatewayId: 'local', origin: 'CreateRouteTable', weight: 1 });
+    }
     this.tables.set(id, table);
     return table;
   }
@@ -1048,9 +1081,11 @@ export class Ec2World {
       );
     }
     const vpc = this.requireVpc(table.vpcId);
-    const destCidr = parseCidr(destination);
-    const insideVpc = cidrContains(vpc.cidr, destCidr);
-    const record: RouteRecord = { destinationCidrBlock: destination, origin: 'CreateRoute', weight: 1 };
+    const v6 = destination.includes(':');
+    const insideVpc = v6
+      ? vpc.ipv6Cidr !== undefined && ipv6InCidr(destination.split('/')[0] ?? '', vpc.ipv6Cidr) && prefixLength(destination) >= prefixLength(vpc.ipv6Cidr)
+      : cidrContains(vpc.cidr, parseCidr(destination));
+    const record: RouteRecord = { ...(v6 ? { destinationIpv6CidrBlock: destination } : { destinationCidrBlock: destination }), origin: 'CreateRoute', weight: 1 };
     if (input.networkInterfaceId !== undefined) {
       const eni = this.apiEni(input.networkInterfaceId);
       if (eni.vpcId !== table.vpcId) {
@@ -1119,6 +1154,7 @@ export class Ec2World {
       this.checkIpFree(ip, subnet, reserved);
       reserved.add(ip);
     }
+    const ipv6Ips = (spec.ipv6Addresses ?? []).map((ip) => this.checkIpv6(ip, subnet, reserved));
     const id = this.newId('eni');
     return {
       id,
@@ -1128,6 +1164,7 @@ export class Ec2World {
       description: spec.description ?? '',
       primaryIp,
       secondaryIps,
+      ipv6Ips,
       sourceDestCheck: spec.sourceDestCheck ?? true,
       attachment: undefined,
       tags: new Map(Object.entries(spec.tags ?? {})),
@@ -1145,6 +1182,19 @@ export class Ec2World {
       }
     }
     throw new Ec2ApiError('InsufficientFreeAddressesInSubnet', `The specified subnet ${subnet.id} has no free addresses.`);
+  }
+
+  /** An ENI's IPv6 address: inside its subnet's IPv6 CIDR and free (InvalidParameterValue, InvalidIPAddress.InUse as for IPv4). */
+  private checkIpv6(ip: string, subnet: SubnetRecord, reserved: Set<string>): string {
+    if (!isIpv6Text(ip)) throw new Ec2ApiError('InvalidParameterValue', `Invalid IPv6 address: ${ip}`);
+    const address = canonicalIpv6(ip);
+    if (subnet.ipv6Cidr === undefined || !ipv6InCidr(address, subnet.ipv6Cidr)) {
+      throw new Ec2ApiError('InvalidParameterValue', `Address ${address} does not fall within the subnet's IPv6 address range`);
+    }
+    const taken = reserved.has(address) || [...this.enis.values()].some((e) => e.vpcId === subnet.vpcId && e.ipv6Ips.includes(address));
+    if (taken) throw new Ec2ApiError('InvalidIPAddress.InUse', `Address ${address} is in use.`);
+    reserved.add(address);
+    return address;
   }
 
   private checkIpFree(ip: string, subnet: SubnetRecord, reserved: ReadonlySet<string>): void {
@@ -1251,6 +1301,7 @@ export class Ec2World {
       propagatingVgws: [...vgws],
       routeLimit: this.limitOf(table),
       countedRoutes: this.countedRoutes(table, 'IPv4'),
+      countedIpv6Routes: this.countedRoutes(table, 'IPv6'),
     };
   }
 
@@ -1266,6 +1317,7 @@ export class Ec2World {
       macAddress: eni.macAddress,
       privateIpAddress: eni.primaryIp,
       secondaryPrivateIpAddresses: [...eni.secondaryIps],
+      ipv6Addresses: [...eni.ipv6Ips],
       sourceDestCheck: eni.sourceDestCheck,
       attachment:
         eni.attachment === undefined
@@ -1276,11 +1328,17 @@ export class Ec2World {
   }
 
   private vpcView(vpc: VpcRecord): SimVpc {
-    return { vpcId: vpc.id, cidr: formatCidr(vpc.cidr), mainRouteTableId: vpc.mainRouteTableId };
+    return { vpcId: vpc.id, cidr: formatCidr(vpc.cidr), ...(vpc.ipv6Cidr === undefined ? {} : { ipv6Cidr: vpc.ipv6Cidr }), mainRouteTableId: vpc.mainRouteTableId };
   }
 
   private subnetView(subnet: SubnetRecord): SimSubnet {
-    return { subnetId: subnet.id, vpcId: subnet.vpcId, cidr: formatCidr(subnet.cidr), availabilityZone: subnet.availabilityZone };
+    return {
+      subnetId: subnet.id,
+      vpcId: subnet.vpcId,
+      cidr: formatCidr(subnet.cidr),
+      ...(subnet.ipv6Cidr === undefined ? {} : { ipv6Cidr: subnet.ipv6Cidr }),
+      availabilityZone: subnet.availabilityZone,
+    };
   }
 
   private instanceView(instance: InstanceRecord): SimInstance {
@@ -1431,6 +1489,11 @@ function eniPredicate(filter: QueryFilter): Predicate<SimNetworkInterface> {
     case 'addresses.private-ip-address':
     case 'private-ip-address':
       return (e) => anyMatch(v, [e.privateIpAddress, ...e.secondaryPrivateIpAddresses]);
+    case 'ipv6-addresses.ipv6-address': {
+      // Matched as addresses, not text: EC2 lists them compressed, a filter may spell them otherwise.
+      const wanted = v.filter(isIpv6Text).map(canonicalIpv6);
+      return (e) => e.ipv6Addresses.some((ip) => wanted.includes(ip));
+    }
     case 'network-interface-id':
       return (e) => anyMatch(v, [e.networkInterfaceId]);
     case 'vpc-id':
@@ -1472,6 +1535,25 @@ function notFound(code: string, noun: string, ids: readonly string[]): Ec2ApiErr
   );
 }
 
+/**
+ * The destination of a CreateRoute/ReplaceRoute: exactly one of DestinationCidrBlock and
+ * DestinationIpv6CidrBlock (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateRoute.html),
+ * canonical; two given is InvalidParameterCombination.
+ */
+function routeDestination(input: RouteInput): string {
+  const v4 = input.destinationCidrBlock === '' ? undefined : input.destinationCidrBlock;
+  const v6 = input.destinationIpv6CidrBlock === '' ? undefined : input.destinationIpv6CidrBlock;
+  if (v4 !== undefined && v6 !== undefined) {
+    throw new Ec2ApiError('InvalidParameterCombination', 'The parameter destinationCidrBlock cannot be used with the parameter destinationIpv6CidrBlock');
+  }
+  if (v6 === undefined) return parseDestination(v4);
+  try {
+    return canonicalIpv6Cidr(v6);
+  } catch {
+    throw new Ec2ApiError('InvalidParameterValue', `Value (${v6}) for parameter destinationIpv6CidrBlock is invalid. This is not a valid IPv6 CIDR block.`);
+  }
+}
+
 /** A route destination from an API call: an aligned IPv4 CIDR, canonical. */
 function parseDestination(text: string | undefined): string {
   if (text === undefined || text === '') {
@@ -1489,7 +1571,12 @@ function parseDestination(text: string | undefined): string {
 
 function destinationKey(destination: string): string {
   const cidr = /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(destination) ? formatCidr(parseCidr(destination, false)) : destination;
-  return cidr.includes(':') ? cidr.toLowerCase() : cidr;
+  if (!cidr.includes(':')) return cidr;
+  try {
+    return canonicalIpv6Cidr(cidr);
+  } catch {
+    return cidr.toLowerCase();
+  }
 }
 
 function routeKey(record: RouteRecord): string {
