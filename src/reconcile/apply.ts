@@ -19,6 +19,7 @@ import type { TableBudget } from '../planner/plan.js';
 import { familyOfDestination } from '../net/cidr6.js';
 import { classifyError, isRetryable, type ClassifiedError } from '../errors.js';
 import { sleep, withSignal } from '../abort.js';
+import type { LateCreateSource } from './late-creates.js';
 
 export interface ApplyOptions {
   /** Calls on the wire at once, per kind of change (unless the provider declares its own). */
@@ -68,12 +69,12 @@ export function retryDelayMs(error: ClassifiedError, attempt: number, options: A
  * waiting change, and on the long-lived pass signal hundreds of them would make Node print a
  * plain-text MaxListenersExceededWarning; the pass signal keeps one shared listener instead.
  */
-async function applyOne(provider: RouteProvider, change: Change, passSignal: AbortSignal, options: ApplyOptions, queue: PQueue): Promise<ChangeResult> {
+async function applyOne(provider: RouteProvider, change: Change, passSignal: AbortSignal, options: ApplyOptions, queue: PQueue, priority = 0): Promise<ChangeResult> {
   if (passSignal.aborted) return { change, ok: false, attempts: 0, error: classifyError(passSignal.reason) };
-  return withSignal(passSignal, (signal) => attempts(provider, change, signal, options, queue));
+  return withSignal(passSignal, (signal) => attempts(provider, change, signal, options, queue, priority));
 }
 
-async function attempts(provider: RouteProvider, change: Change, signal: AbortSignal, options: ApplyOptions, queue: PQueue): Promise<ChangeResult> {
+async function attempts(provider: RouteProvider, change: Change, signal: AbortSignal, options: ApplyOptions, queue: PQueue, priority: number): Promise<ChangeResult> {
   const paced = provider.pacer !== undefined;
   for (let attempt = 1; ; attempt += 1) {
     try {
@@ -82,7 +83,7 @@ async function attempts(provider: RouteProvider, change: Change, signal: AbortSi
           signal.throwIfAborted();
           await provider.apply(change, signal);
         },
-        { signal },
+        { signal, priority },
       );
       return { change, ok: true, attempts: attempt };
     } catch (err) {
@@ -194,6 +195,8 @@ export async function applyChanges(
   signal: AbortSignal,
   options: ApplyOptions = DEFAULT_APPLY_OPTIONS,
   budgets?: readonly TableBudget[],
+  /** Creates for leases that appear during the pass, sent ahead of its waiting creates (late-creates.ts). */
+  late?: LateCreateSource,
 ): Promise<ChangeResult[]> {
   const concurrency = provider.concurrency ?? options.concurrency;
   const queues = new Map<Change['kind'], PQueue>();
@@ -213,20 +216,32 @@ export async function applyChanges(
     );
   };
   const fixes = run(changes.filter((c) => c.kind === 'enable-forwarding'));
+  const lateRuns: Array<Promise<void>> = [];
   try {
     await run(changes.filter((c) => c.kind === 'replace' || c.kind === 'delete'));
     const creates = interleaveByTable(changes.filter((c) => c.kind === 'create'));
-    if (budgets === undefined) {
-      await run(creates);
-    } else {
-      const { send, held } = admitCreates(creates, budgets, results);
-      for (const result of held) {
+    let send = creates;
+    if (budgets !== undefined) {
+      const admitted = admitCreates(creates, budgets, results);
+      for (const result of admitted.held) {
         results.push(result);
         options.onResult?.(result);
       }
-      await run(send);
+      send = admitted.send;
     }
+    // Late creates jump the queue: the pass's own creates wait behind them.
+    late?.open((change) => {
+      lateRuns.push(
+        applyOne(provider, change, signal, options, queueFor(change.kind), 1).then((result) => {
+          results.push(result);
+          options.onResult?.(result);
+        }),
+      );
+    });
+    await run(send);
   } finally {
+    await late?.close();
+    await Promise.all(lateRuns);
     await fixes;
   }
   return results;

@@ -5,9 +5,10 @@
 import type { Logger } from '../log.js';
 import type { InvalidLease, LeaseSnapshot } from '../leases/types.js';
 import type { Change, RouteProvider } from '../../providers/provider.js';
-import { partialOutcome, plan, type LeaseOutcome, type Plan, type PlanPolicy, type TableOutcome } from '../planner/plan.js';
+import { partialOutcome, plan, type LeaseOutcome, type Plan, type PlanInput, type PlanPolicy, type TableOutcome } from '../planner/plan.js';
 import { applyChanges, DEFAULT_APPLY_OPTIONS, HELD_BACK_CODE, type ApplyOptions, type ChangeResult } from './apply.js';
 import { classifyError, type ClassifiedError } from '../errors.js';
+import { LateCreates } from './late-creates.js';
 import { LearnedLimits } from './learned-limits.js';
 
 /** What the reconciler needs of a lease source: a complete, fresh snapshot or nothing. */
@@ -97,6 +98,8 @@ export class Reconciler {
   private lastBackendWarning: string | undefined;
   private readonly applyOptions: ApplyOptions;
   private readonly learned = new LearnedLimits();
+  /** The running pass's source of late creates, while it applies. */
+  private late: LateCreates | undefined;
 
   constructor(
     private readonly provider: RouteProvider,
@@ -117,6 +120,14 @@ export class Reconciler {
         else if (result.heldBack === true) this.logger.warn({ change: describeChange(result.change), err: result.error.message }, 'route change held back');
       },
     };
+  }
+
+  /**
+   * A lease changed while a pass runs: new leases are created in it (late-creates.ts). Resolves once
+   * their creates are decided (sent to the pass's queue), not done.
+   */
+  leaseEventDuringPass(): Promise<void> {
+    return this.late?.leaseEvent() ?? Promise.resolve();
   }
 
   /**
@@ -160,7 +171,7 @@ export class Reconciler {
       return finish({ ...empty, validLeases, outcome: 'failed', reason: `reading the cloud failed: ${error.message}`, error, invalid: snapshot.invalid });
     }
 
-    const computed = plan({
+    const input: PlanInput = {
       ...(snapshot.config.network === undefined ? {} : { network: snapshot.config.network }),
       ...(snapshot.config.ipv6Network === undefined ? {} : { ipv6Network: snapshot.config.ipv6Network }),
       leases: snapshot.leases,
@@ -168,7 +179,8 @@ export class Reconciler {
       tables,
       resolutions,
       policy: this.settings.policy,
-    });
+    };
+    const computed = plan(input);
     for (const warning of computed.warnings) this.logger.warn(warning);
 
     if (this.settings.dryRun) {
@@ -185,7 +197,22 @@ export class Reconciler {
       });
     }
 
-    const results = await applyChanges(this.provider, computed.changes, signal, this.applyOptions, computed.budgets);
+    // Leases that appear while the changes go out are created in this pass, ahead of its waiting creates.
+    const late = new LateCreates({
+      provider: this.provider,
+      snapshot: () => this.leases.snapshot(),
+      input,
+      plan: computed,
+      signal,
+      onError: (err) => this.logger.warn({ err: classifyError(err).message }, 'creates for leases that came during the pass failed: the next pass makes them'),
+    });
+    this.late = late;
+    let results;
+    try {
+      results = await applyChanges(this.provider, computed.changes, signal, this.applyOptions, computed.budgets, late);
+    } finally {
+      this.late = undefined;
+    }
     for (const learned of this.learned.learn(tables, computed.budgets, results)) {
       this.logger.warn(
         { table: learned.table, limit: learned.limit, reported: learned.previous },

@@ -73,7 +73,12 @@ export async function runLeaderLoop(parts: LeaderParts, signal: AbortSignal): Pr
       },
       leadership,
     );
-    const unsubscribe = leases.onChange(() => trigger.request('lease-event'));
+    const unsubscribe = leases.onChange(() => {
+      trigger.request('lease-event');
+      // A pass that is applying (a long cold start) creates new leases itself, ahead of its own
+      // waiting creates; the pass the trigger runs after it checks the result.
+      void reconciler.leaseEventDuringPass();
+    });
     trigger.start();
     await new Promise<void>((resolve) => {
       if (leadership.aborted) resolve();
