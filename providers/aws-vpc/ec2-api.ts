@@ -28,6 +28,7 @@ import {
   type ModifyNetworkInterfaceAttributeCommandInput,
   type ReplaceRouteCommandInput,
 } from '@aws-sdk/client-ec2';
+import { awsClientConfig, type AwsClientSettings } from './sdk-client-config.js';
 
 export interface Ec2Api {
   describeRouteTables(input: DescribeRouteTablesCommandInput, signal: AbortSignal): Promise<DescribeRouteTablesResult>;
@@ -46,34 +47,11 @@ export interface Ec2Api {
   destroy(): void;
 }
 
-export interface Ec2ClientSettings {
-  readonly region: string;
-  readonly endpoint?: string;
-  /** Appended to the SDK's user agent (visible in CloudTrail as part of userAgent). */
-  readonly userAgentSuffix?: string;
-  readonly requestTimeoutMs: number;
-  readonly connectionTimeoutMs: number;
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
-}
+export type Ec2ClientSettings = AwsClientSettings;
 
-/**
- * An EC2Client with one attempt per call: routesync owns retries and pacing (SDK retries would bypass the pacer). Credentials
- * come from the SDK's default chain (environment, shared config, web identity, ECS/EC2 metadata).
- */
+/** An EC2Client with the provider's client settings (sdk-client-config.ts: one attempt per call). */
 export function createEc2Client(settings: Ec2ClientSettings): EC2Client {
-  return new EC2Client({
-    region: settings.region,
-    maxAttempts: 1,
-    ...(settings.credentials !== undefined ? { credentials: { ...settings.credentials } } : {}),
-    ...(settings.endpoint !== undefined ? { endpoint: settings.endpoint } : {}),
-    ...(settings.userAgentSuffix !== undefined && settings.userAgentSuffix !== ''
-      ? { customUserAgent: settings.userAgentSuffix }
-      : {}),
-    requestHandler: {
-      requestTimeout: settings.requestTimeoutMs,
-      connectionTimeout: settings.connectionTimeoutMs,
-    },
-  });
+  return new EC2Client(awsClientConfig(settings));
 }
 
 /** Wraps a real client; every call carries the AbortSignal down to the HTTP request. */

@@ -12,6 +12,7 @@ import {
   type GetServiceQuotaCommandInput,
   type GetServiceQuotaCommandOutput,
 } from '@aws-sdk/client-service-quotas';
+import { awsClientConfig, type AwsClientSettings } from './sdk-client-config.js';
 
 export interface ServiceQuotasApi {
   getServiceQuota(input: GetServiceQuotaCommandInput, signal: AbortSignal): Promise<Pick<GetServiceQuotaCommandOutput, 'Quota'>>;
@@ -23,26 +24,11 @@ export interface ServiceQuotasApi {
   destroy(): void;
 }
 
-export interface ServiceQuotasClientSettings {
-  readonly region: string;
-  /** Endpoint override; default the SDK's (which honours AWS_ENDPOINT_URL_SERVICE_QUOTAS itself). */
-  readonly endpoint?: string;
-  readonly userAgentSuffix?: string;
-  readonly requestTimeoutMs: number;
-  readonly connectionTimeoutMs: number;
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
-}
+export type ServiceQuotasClientSettings = AwsClientSettings;
 
-/** One attempt per call, like the EC2 client: a failed read falls back, and the next period reads again. */
+/** A ServiceQuotasClient with the provider's client settings (sdk-client-config.ts): a failed read falls back, and the next period reads again. */
 export function createServiceQuotasClient(settings: ServiceQuotasClientSettings): ServiceQuotasClient {
-  return new ServiceQuotasClient({
-    region: settings.region,
-    maxAttempts: 1,
-    ...(settings.credentials !== undefined ? { credentials: { ...settings.credentials } } : {}),
-    ...(settings.endpoint !== undefined ? { endpoint: settings.endpoint } : {}),
-    ...(settings.userAgentSuffix !== undefined && settings.userAgentSuffix !== '' ? { customUserAgent: settings.userAgentSuffix } : {}),
-    requestHandler: { requestTimeout: settings.requestTimeoutMs, connectionTimeout: settings.connectionTimeoutMs },
-  });
+  return new ServiceQuotasClient(awsClientConfig(settings));
 }
 
 export function serviceQuotasApiFromClient(client: Pick<ServiceQuotasClient, 'send' | 'destroy'>): ServiceQuotasApi {
