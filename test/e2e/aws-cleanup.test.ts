@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useEtcdSuite } from '../helpers/suite.js';
-import { deleteLease } from '../helpers/etcd.js';
+import { deleteLease, whileOtherReplicaLeads } from '../helpers/etcd.js';
 import { clusterArgs, startAwsCluster, writeFlannel, type AwsCluster } from '../helpers/aws-cluster.js';
 import { runRoutesync } from '../helpers/routesync.js';
 
@@ -77,9 +77,7 @@ describe('routesync cleanup --provider aws-vpc', () => {
     const prefix = freshPrefix();
     const { cluster, foreign } = await routedCluster(prefix);
     const before = foreign();
-    const campaign = suite.etcd.client.election(`/routesync-test${prefix}/leader`, 5).campaign('other-replica');
-    await campaign.wait();
-    try {
+    await whileOtherReplicaLeads(suite.etcd.client, prefix, async () => {
       const refused = await cleanup(cluster, prefix);
       expect(refused.code, refused.stderr).toBe(4);
       expect(refused.stdout).toContain('other-replica');
@@ -91,9 +89,7 @@ describe('routesync cleanup --provider aws-vpc', () => {
       expect(forced.logs.some((l) => l['leader'] === 'other-replica' && l['level'] === 40)).toBe(true);
       expect(cluster.flannelRoutes().size).toBe(0);
       expect(foreign()).toBe(before);
-    } finally {
-      await campaign.resign();
-    }
+    });
   });
 
   it('refuses without flannel\'s config (exit 2, naming --network), and uses --network when given', async () => {

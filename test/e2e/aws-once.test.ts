@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useEtcdSuite } from '../helpers/suite.js';
-import { putLease, putNetworkConfig } from '../helpers/etcd.js';
+import { putLease, putNetworkConfig, whileOtherReplicaLeads } from '../helpers/etcd.js';
 import { clusterArgs, leaseSubnet, NETWORK, startAwsCluster, writeFlannel, type AwsCluster } from '../helpers/aws-cluster.js';
 import { runRoutesync } from '../helpers/routesync.js';
 
@@ -244,18 +244,14 @@ describe('routesync --once against the EC2 simulator', () => {
     const cluster = suite.closeAfterTest(await startAwsCluster({ nodes: 2 }));
     const prefix = freshPrefix();
     await writeFlannel(suite.etcd.client, prefix, cluster.nodes);
-    const campaign = suite.etcd.client.election(`/routesync-test${prefix}/leader`, 5).campaign('other-replica');
-    await campaign.wait();
-    try {
+    await whileOtherReplicaLeads(suite.etcd.client, prefix, async () => {
       const result = await once(cluster, prefix);
       expect(result.code, result.stderr).toBe(4);
       expect(result.stdout).toContain('other-replica');
       expect(cluster.world.mutatingCalls()).toEqual([]);
       // A dry run needs no leadership.
       expect((await once(cluster, prefix, ['--dry-run'])).code).toBe(0);
-    } finally {
-      await campaign.resign();
-    }
+    });
   });
 
   it('exits 2 naming a route table that does not exist', async () => {

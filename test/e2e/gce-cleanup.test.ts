@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useEtcdSuite } from '../helpers/suite.js';
+import { whileOtherReplicaLeads } from '../helpers/etcd.js';
 import { gceClusterArgs, startGceCluster, writeGceFlannel, type GceCluster } from '../helpers/gce-cluster.js';
 import { runRoutesync } from '../helpers/routesync.js';
 
@@ -70,9 +71,7 @@ describe('routesync cleanup --provider gce', () => {
     const prefix = freshPrefix();
     const { cluster, foreign } = await routedCluster(prefix);
     const before = foreign();
-    const campaign = suite.etcd.client.election(`/routesync-test${prefix}/leader`, 5).campaign('other-replica');
-    await campaign.wait();
-    try {
+    await whileOtherReplicaLeads(suite.etcd.client, prefix, async () => {
       const refused = await cleanup(cluster, prefix);
       expect(refused.code, refused.stderr).toBe(4);
       expect(refused.stdout).toContain('other-replica');
@@ -82,8 +81,6 @@ describe('routesync cleanup --provider gce', () => {
       expect(forced.code, forced.stderr).toBe(0);
       expect(cluster.flannelRoutes().size).toBe(0);
       expect(foreign()).toBe(before);
-    } finally {
-      await campaign.resign();
-    }
+    });
   });
 });

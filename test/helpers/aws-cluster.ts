@@ -6,7 +6,7 @@
 import type { Etcd3 } from 'etcd3';
 import { startEc2Simulator, type Ec2Simulator } from '../sim/ec2/server.js';
 import type { Ec2WorldOptions, Ec2World } from '../sim/ec2/world.js';
-import { putLease, putNetworkConfig } from './etcd.js';
+import { putLease, putNetworkConfig, testLeaderKey } from './etcd.js';
 
 export const NETWORK = '10.1.0.0/16';
 
@@ -120,7 +120,7 @@ export function clusterArgs(cluster: AwsCluster, etcdEndpoint: string, prefix: s
     '--aws-endpoint', cluster.sim.url,
     ...listen,
     '--log-level', 'info',
-    '--leader-election-key', `/routesync-test${prefix}/leader`,
+    '--leader-election-key', testLeaderKey(prefix),
     '--cluster-name', cluster.clusterName,
     ...(cluster.autoLimit ? [] : ['--route-limit', String(cluster.routeLimit)]),
     ...extra,

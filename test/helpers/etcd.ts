@@ -375,3 +375,19 @@ export async function deleteLease(client: Etcd3, prefix: string, subnet: string,
 export async function revokeLease(client: Etcd3, leaseId: string): Promise<void> {
   await client.leaseClient.leaseRevoke({ ID: leaseId });
 }
+
+/** The leader-election key the test clusters give routesync for a flannel prefix (aws-cluster.ts, gce-cluster.ts). */
+export function testLeaderKey(prefix: string): string {
+  return `/routesync-test${prefix}/leader`;
+}
+
+/** Runs `body` while another replica, `other-replica`, leads for `prefix` (campaign won first, resigned after). */
+export async function whileOtherReplicaLeads<T>(client: Etcd3, prefix: string, body: () => Promise<T>): Promise<T> {
+  const campaign = client.election(testLeaderKey(prefix), 5).campaign('other-replica');
+  await campaign.wait();
+  try {
+    return await body();
+  } finally {
+    await campaign.resign();
+  }
+}

@@ -7,7 +7,7 @@
 import type { Etcd3 } from 'etcd3';
 import { startGceSimulator, type GceSimulator } from '../sim/gce/server.js';
 import type { GceWorld, GceWorldOptions, SimRoute } from '../sim/gce/world.js';
-import { putLease, putNetworkConfig } from './etcd.js';
+import { putLease, putNetworkConfig, testLeaderKey } from './etcd.js';
 
 export const GCE_NETWORK = '10.1.0.0/16';
 export const GCE_PROJECT = 'routesync-e2e';
@@ -124,7 +124,7 @@ export function gceClusterArgs(cluster: GceCluster, etcdEndpoint: string, prefix
     ...name,
     ...listen,
     '--log-level', 'info',
-    '--leader-election-key', `/routesync-test${prefix}/leader`,
+    '--leader-election-key', testLeaderKey(prefix),
     ...extra,
   ];
 }
