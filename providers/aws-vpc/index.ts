@@ -16,6 +16,7 @@
  */
 import { withSignal } from '../../src/abort.js';
 import { classifyError } from '../../src/errors.js';
+import { familyOfDestination } from '../../src/net/cidr6.js';
 import { Pacer, paced } from '../../src/pacing/pacer.js';
 import type { PacingClock } from '../../src/pacing/clock.js';
 import type { Change, NodeResolution, RateLimit, ResolveOptions, RouteProvider, RouteTable } from '../provider.js';
@@ -243,22 +244,16 @@ class AwsVpcProvider implements RouteProvider {
   private async applyOnce(change: Change, signal: AbortSignal): Promise<void> {
     switch (change.kind) {
       case 'create': {
-        const out = await this.api.createRoute(
-          { RouteTableId: change.table, DestinationCidrBlock: change.destination, NetworkInterfaceId: change.target },
-          signal,
-        );
+        const out = await this.api.createRoute({ RouteTableId: change.table, ...destinationOf(change.destination), NetworkInterfaceId: change.target }, signal);
         if (out.Return === false) throw new Error(`CreateRoute ${change.destination} in ${change.table} returned false`);
         return;
       }
       case 'replace':
-        await this.api.replaceRoute(
-          { RouteTableId: change.table, DestinationCidrBlock: change.destination, NetworkInterfaceId: change.target },
-          signal,
-        );
+        await this.api.replaceRoute({ RouteTableId: change.table, ...destinationOf(change.destination), NetworkInterfaceId: change.target }, signal);
         return;
       case 'delete':
         try {
-          await this.api.deleteRoute({ RouteTableId: change.table, DestinationCidrBlock: change.destination }, signal);
+          await this.api.deleteRoute({ RouteTableId: change.table, ...destinationOf(change.destination) }, signal);
         } catch (err) {
           if (classifyError(err).code !== 'InvalidRoute.NotFound') throw err;
           this.log.debug({ table: change.table, destination: change.destination }, 'route already gone');
@@ -278,4 +273,12 @@ class AwsVpcProvider implements RouteProvider {
     this.quotas?.destroy();
     return Promise.resolve();
   }
+}
+
+/**
+ * The destination parameter of CreateRoute, ReplaceRoute and DeleteRoute: an IPv6 route is named by
+ * DestinationIpv6CidrBlock (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateRoute.html).
+ */
+function destinationOf(destination: string): { DestinationCidrBlock: string } | { DestinationIpv6CidrBlock: string } {
+  return familyOfDestination(destination) === 'ipv6' ? { DestinationIpv6CidrBlock: destination } : { DestinationCidrBlock: destination };
 }

@@ -201,7 +201,7 @@ class GceProvider implements RouteProvider {
       this.lastOutside = summary;
       if (otherNetworks + unsupported > 0) {
         this.log.info(
-          { otherNetworks, ipv6OrOther: unsupported, routeLimit: reading.limit },
+          { otherNetworks, unparseable: unsupported, routeLimit: reading.limit },
           `${otherNetworks + unsupported} static route(s) outside ${this.tableId} share the project's ROUTES quota with it`,
         );
       }

@@ -13,12 +13,19 @@
  *   of the whole listing, or the next 50 known IPs when those go round sooner. Every node is
  *   re-checked within min(⌈instances / 500⌉, ⌈nodes / 50⌉) resyncs.
  *
+ * IPv6 node addresses (a dual-stack interface's internal `ipv6Address` or external
+ * `ipv6AccessConfigs[].externalIpv6`) are found in the whole listing and re-checked page by page: one
+ * filter cannot name both fields without OR. An IPv4 answer says `ipv6Capable: false` when the
+ * interface has no IPv6 address (stackType IPV4_ONLY), so the planner can tell why an IPv6 half is
+ * not routed.
+ *
  * The target is the instance path `projects/{p}/zones/{z}/instances/{name}`; canIpForward false →
  * `disabled`. A stopped instance still resolves: it keeps its IP and its route works again when it
  * starts, so the route stays rather than flapping.
  */
 import { classifyError } from '../../src/errors.js';
 import { isIpv4 } from '../../src/net/cidr.js';
+import { canonicalIpv6, isIpv6 } from '../../src/net/cidr6.js';
 import type { NodeResolution, ResolveOptions } from '../provider.js';
 import type { GceApi, GceInstancesScopedList } from './compute-api.js';
 import type { IneligibleWhy } from './eligibility.js';
@@ -84,15 +91,15 @@ export class InstanceLookups {
     const result = new Map<string, NodeResolution>();
     const ips: string[] = [];
     for (const ip of new Set(nodeIps)) {
-      if (isIpv4(ip)) ips.push(ip);
-      else result.set(ip, { status: 'lookup-failed', error: `not an IPv4 address: ${JSON.stringify(ip)}` });
+      if (isIpv4(ip) || isIpv6(ip)) ips.push(ip);
+      else result.set(ip, { status: 'lookup-failed', error: `not an IP address: ${JSON.stringify(ip)}` });
     }
     const eventDriven = options?.refresh === false;
     const now = this.now();
     const unknown = ips.filter((ip) => this.needsLookup(ip, eventDriven, now));
     let listedAll = false;
     if (unknown.length > 0) {
-      if (this.listsAll(unknown.length)) {
+      if (this.listsAll(unknown.length) || unknown.some(isIpv6)) {
         listedAll = await this.lookUpAll(unknown, result, signal);
       } else {
         await this.lookUpByIp(unknown, result, signal, (ip) => this.recheck.lookedUp.add(ip));
@@ -172,7 +179,7 @@ export class InstanceLookups {
   /** One call re-checking known IPs (see the file comment). A failure is logged; the cached answers stand. */
   private async recheckNext(known: readonly string[], into: Map<string, NodeResolution>, signal: AbortSignal): Promise<void> {
     const cycle = this.recheck;
-    const byPage = this.api.aggregatedInstancesPage !== undefined && this.listsAll(known.length);
+    const byPage = this.api.aggregatedInstancesPage !== undefined && (this.listsAll(known.length) || known.some(isIpv6));
     try {
       if (byPage) {
         const page = await this.onePage(cycle.token, signal);
@@ -190,7 +197,8 @@ export class InstanceLookups {
         cycle.token = page.nextPageToken;
         if (cycle.token === undefined) this.endCycle(cycle);
       } else {
-        const sorted = [...known].sort();
+        // The filter names networkIP: IPv6 addresses are re-checked by the listing only.
+        const sorted = known.filter(isIpv4).sort();
         const start = cycle.ipOffset < sorted.length ? cycle.ipOffset : 0;
         const batch = sorted.slice(start, start + IPS_PER_FILTER);
         cycle.ipOffset = start + batch.length;
@@ -291,10 +299,15 @@ export class InstanceLookups {
             continue;
           }
           const why = this.ineligible?.(instance);
+          const v6 = ipv6AddressesOf(nic);
+          const forwarding = instance.canIpForward === true ? 'enabled' : 'disabled';
           into.found.set(
             nic.networkIP,
-            why !== undefined ? { status: 'not-eligible', target, why } : { status: 'found', target, forwarding: instance.canIpForward === true ? 'enabled' : 'disabled' },
+            why !== undefined ? { status: 'not-eligible', target, why } : { status: 'found', target, forwarding, ...(v6.length === 0 ? { ipv6Capable: false } : {}) },
           );
+          for (const ip of v6) {
+            if (!into.found.has(ip)) into.found.set(ip, why !== undefined ? { status: 'not-eligible', target, why } : { status: 'found', target, forwarding });
+          }
         }
       }
     }
@@ -308,4 +321,10 @@ export class InstanceLookups {
  */
 export function ipFilter(ips: readonly string[]): string {
   return `networkInterfaces.networkIP eq "${ips.map((ip) => ip.replaceAll('.', '[.]')).join('|')}"`;
+}
+
+/** A dual-stack interface's IPv6 addresses (canonical): internal `ipv6Address`, external `ipv6AccessConfigs[].externalIpv6`. */
+function ipv6AddressesOf(nic: { readonly ipv6Address?: string | null; readonly ipv6AccessConfigs?: ReadonlyArray<{ readonly externalIpv6?: string | null }> | null }): string[] {
+  const found = [nic.ipv6Address, ...(nic.ipv6AccessConfigs ?? []).map((c) => c.externalIpv6)];
+  return found.filter((ip): ip is string => typeof ip === 'string' && isIpv6(ip)).map(canonicalIpv6);
 }

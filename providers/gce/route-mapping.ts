@@ -3,7 +3,9 @@
  * paths, the facts of each listed route, and the body of a route to insert (docs/architecture.md,
  * 'GCE facts').
  */
+import { createHash } from 'node:crypto';
 import { canonicalCidr } from '../../src/net/cidr.js';
+import { formatCidr6, parseCidr6 } from '../../src/net/cidr6.js';
 import type { ActualRoute, RouteOrigin, TargetKind } from '../provider.js';
 import type { GceRoute } from './compute-api.js';
 
@@ -12,9 +14,31 @@ export const ROUTE_PRIORITY = 1000;
 /** Where GCE's selfLinks point, whatever endpoint was called. */
 export const SELF_LINK_BASE = 'https://www.googleapis.com/compute/v1';
 
-/** `<cluster>-10-1-19-0-24` for `10.1.19.0/24`: lowercase, RFC 1035, at most 50 characters. */
+/** Route names are at most 63 characters; the alternate name (`-b`) must fit too. */
+const MAX_NAME = 63 - 2;
+
+/**
+ * `<cluster>-10-1-19-0-24` for `10.1.19.0/24` (at most 50 characters). IPv6: `<cluster>-v6-` and the
+ * compressed form with `:` and `/` as `-` (`fc00:0:0:1::/64` → `…-v6-fc00-0-0-1---64`; the last `-`
+ * is always the `/`, so no two destinations share a name), or, when that is too long,
+ * `<cluster>-v6-h<16 hex of its SHA-256>-<len>`. Lowercase RFC 1035 either way.
+ */
 export function routeName(clusterName: string, destination: string): string {
-  return `${clusterName}-${destination.replace(/[./]/g, '-')}`;
+  if (!destination.includes(':')) return `${clusterName}-${destination.replace(/[./]/g, '-')}`;
+  const readable = `${clusterName}-v6-${destination.replace(/[:/]/g, '-')}`;
+  if (readable.length <= MAX_NAME) return readable;
+  const length = destination.slice(destination.indexOf('/') + 1);
+  return `${clusterName}-v6-h${createHash('sha256').update(destination).digest('hex').slice(0, 16)}-${length}`;
+}
+
+/** A destRange as routesync writes destinations: canonical IPv4 or IPv6 text; undefined when it is neither. */
+export function canonicalDestination(destRange: string): { readonly destination: string; readonly family: 'ipv4' | 'ipv6' } | undefined {
+  try {
+    if (destRange.includes(':')) return { destination: formatCidr6(parseCidr6(destRange)), family: 'ipv6' };
+    return { destination: canonicalCidr(destRange), family: 'ipv4' };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -75,7 +99,7 @@ export interface MappedRoutes {
   readonly markedNames: Map<string, string[]>;
   /** Priority of each owner-marked route of the managed space, by name. */
   readonly markedPriorities: Map<string, number>;
-  /** Static routes outside the managed space: in other networks, and non-IPv4 ones in this network. */
+  /** Static routes outside the managed space: in other networks, and unparseable ones in this network. */
   readonly staticOutside: { readonly otherNetworks: number; readonly unsupported: number };
 }
 
@@ -89,13 +113,9 @@ export function mapRoutes(all: readonly GceRoute[], context: MappingContext): Ma
     const name = route.name ?? '';
     const origin = originOf(route);
     const inNetwork = (route.network ? resourcePath(route.network, context.project) : '') === context.tableId;
-    let destination: string | undefined;
-    try {
-      destination = canonicalCidr(route.destRange ?? '');
-    } catch {
-      // IPv6 routes (and anything unparseable) are none of routesync's business, but they use quota.
-      destination = undefined;
-    }
+    // IPv4 and IPv6 routes of the network are the managed space; anything unparseable only uses quota.
+    const parsed = canonicalDestination(route.destRange ?? '');
+    const destination = parsed?.destination;
     const inManagedSpace = inNetwork && destination !== undefined;
     if (!inManagedSpace && origin === 'created') {
       if (inNetwork) staticOutside.unsupported += 1;
@@ -112,6 +132,7 @@ export function mapRoutes(all: readonly GceRoute[], context: MappingContext): Ma
         targetKind: targetKindOf(route),
         origin,
         quotaWeight: 1,
+        ...(parsed?.family === 'ipv6' ? { family: 'ipv6' as const } : {}),
         blackhole: (route.warnings ?? []).some((w) => w.code === 'NEXT_HOP_INSTANCE_NOT_FOUND'),
         bearsOwnerMarks: marked,
         inManagedSpace,
@@ -173,14 +194,8 @@ export function routeBody(
 /** After a 409: is the route of that name the one we wanted? */
 export function sameRoute(found: GceRoute, wanted: GceRoute, project: string): boolean {
   const same = (a: string | null | undefined, b: string | null | undefined): boolean => resourcePath(a ?? '', project) === resourcePath(b ?? '', project);
-  let destination: string | undefined;
-  try {
-    destination = canonicalCidr(found.destRange ?? '');
-  } catch {
-    destination = undefined;
-  }
   return (
-    destination === wanted.destRange &&
+    canonicalDestination(found.destRange ?? '')?.destination === wanted.destRange &&
     same(found.network, wanted.network) &&
     same(found.nextHopInstance, wanted.nextHopInstance) &&
     (found.priority ?? ROUTE_PRIORITY) === wanted.priority &&

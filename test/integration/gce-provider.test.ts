@@ -74,7 +74,7 @@ describe('gce provider on the GCE simulator', () => {
     // No --route-limit: the simulator's ROUTES quota of 100, read with projects.get.
     expect(table).toMatchObject({ id: TABLE, limit: 100, limitSource: 'quota-api' });
     const resolved = await p.resolveNodes(['10.240.0.11'], new AbortController().signal);
-    expect(resolved.get('10.240.0.11')).toEqual({ status: 'found', target: `projects/${PROJECT}/zones/us-central1-a/instances/node-1`, forwarding: 'enabled' });
+    expect(resolved.get('10.240.0.11')).toEqual({ status: 'found', target: `projects/${PROJECT}/zones/us-central1-a/instances/node-1`, forwarding: 'enabled', ipv6Capable: false });
     for (const call of s.world.calls()) {
       expect(call.userAgent).toMatch(/^routesync\/registry-replica /);
       expect(call.apiClient).toContain('gapic/');

@@ -238,12 +238,13 @@ describe('gce listTables', () => {
     expect(byDest.get('10.1.6.0/24')).toMatchObject({ bearsOwnerMarks: true, blackhole: true });
     expect(byDest.get('10.240.0.0/20')).toMatchObject({ origin: 'table-default', targetKind: 'network', bearsOwnerMarks: false, via: 'route default-route-2 → subnet of default' });
     expect(byDest.get('0.0.0.0/0')).toMatchObject({ origin: 'created', targetKind: 'gateway', target: null, via: 'route default-route-1 → default-internet-gateway' });
-    expect(byDest.get('fd00::/64')).toMatchObject({ inManagedSpace: false, origin: 'created', targetKind: 'address' });
+    // An IPv6 route of the network is in the managed space (a foreign one here: no marks).
+    expect(byDest.get('fd00::/64')).toMatchObject({ inManagedSpace: true, family: 'ipv6', bearsOwnerMarks: false, origin: 'created', targetKind: 'address' });
     expect(byDest.get('192.168.0.0/16')).toMatchObject({ inManagedSpace: false, origin: 'created' });
-    expect(table?.routes.filter((r) => r.inManagedSpace)).toHaveLength(7);
+    expect(table?.routes.filter((r) => r.inManagedSpace)).toHaveLength(8);
     expect(table?.routes).toHaveLength(10);
 
-    // Two static routes outside the network (10.1.4.0/24 and the vpn route) and one IPv6 route lower the limit.
+    // Two static routes outside the network (10.1.4.0/24 and the vpn route) lower the limit.
     const planned = plan({
       network: '10.1.0.0/16',
       leases: [],
@@ -252,8 +253,8 @@ describe('gce listTables', () => {
       resolutions: new Map(),
       policy: { allowEmpty: false, maxDeletesPerPass: { kind: 'percent', value: 20 } },
     });
-    // Counted in the network and not owned: the default route, 10.1.2, 10.1.3 and 10.1.5.
-    expect(planned.tables[0]).toMatchObject({ limit: 47, foreignCounted: 4, capacity: 43 });
+    // Counted in the network and not owned: the default route, 10.1.2, 10.1.3, 10.1.5 and the IPv6 route.
+    expect(planned.tables[0]).toMatchObject({ limit: 48, foreignCounted: 5, capacity: 43 });
   });
 
   it('follows nextPageToken, and refuses a repeated token', async () => {
@@ -288,8 +289,8 @@ describe('gce resolveNodes', () => {
     const p = await provider(api);
     await p.listTables(signal);
     const result = await p.resolveNodes(['10.240.0.2', '10.240.0.3', '10.240.0.4', '10.240.0.9', '10.240.0.99', 'nope'], signal);
-    expect(result.get('10.240.0.2')).toEqual({ status: 'found', target: A, forwarding: 'enabled' });
-    expect(result.get('10.240.0.3')).toEqual({ status: 'found', target: B, forwarding: 'disabled' });
+    expect(result.get('10.240.0.2')).toEqual({ status: 'found', target: A, forwarding: 'enabled', ipv6Capable: false });
+    expect(result.get('10.240.0.3')).toEqual({ status: 'found', target: B, forwarding: 'disabled', ipv6Capable: false });
     // A stopped instance keeps its IP and its route: still found.
     expect(result.get('10.240.0.4')).toMatchObject({ status: 'found', forwarding: 'enabled' });
     expect(result.get('10.240.0.9')).toEqual({ status: 'not-found' });

@@ -23,7 +23,7 @@ import { CallLog, FaultInjector } from '../shared/faults.js';
 import { positive, seededHash, seededRandom } from '../shared/util.js';
 import { Throttle, type BucketSpec, type Clock, type ThrottleCategory } from './throttle.js';
 import { PrefixLists, type CreatePrefixListInput, type SimManagedPrefixList } from './prefix-lists.js';
-import { canonicalIpv6, canonicalIpv6Cidr, ipv6InCidr, isIpv6Text, prefixLength } from './ipv6.js';
+import { canonicalIpv6, canonicalIpv6Cidr, ipv6InCidr, isIpv6Text, prefixLength } from '../shared/ipv6.js';
 
 /** An EC2 API error: code, message and HTTP status exactly as EC2 sends them. */
 export class Ec2ApiError extends Error {

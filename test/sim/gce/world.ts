@@ -21,6 +21,7 @@
  */
 import { cidrContains, formatCidr, ipInCidr, isIpv4, numberToIpv4, parseCidr, type Ipv4Cidr } from '../../../src/net/cidr.js';
 import { CallLog, FaultInjector } from '../shared/faults.js';
+import { canonicalIpv6, canonicalIpv6Cidr, isIpv6Text } from '../shared/ipv6.js';
 import { nonNegative, positive, seededHash, seededRandom, type Clock } from '../shared/util.js';
 
 export { ManualClock, type Clock } from '../shared/util.js';
@@ -123,6 +124,13 @@ export interface InterfaceSpec {
   readonly network?: string;
   /** Internal IP; default: the next free address of the network (the subnet of the zone's region). */
   readonly networkIP?: string;
+  /**
+   * An IPv6 address makes the interface dual-stack (stackType IPV4_IPV6); without one it is
+   * IPV4_ONLY. INTERNAL (the default) shows it as `ipv6Address`, EXTERNAL in
+   * `ipv6AccessConfigs[].externalIpv6` (https://cloud.google.com/compute/docs/reference/rest/v1/instances).
+   */
+  readonly ipv6Address?: string;
+  readonly ipv6AccessType?: 'INTERNAL' | 'EXTERNAL';
 }
 
 export interface InstanceSpec {
@@ -134,6 +142,9 @@ export interface InstanceSpec {
   readonly network?: string;
   /** Shorthand for one interface: its internal IP. */
   readonly networkIP?: string;
+  /** Shorthand for one interface: its IPv6 address and access type (InterfaceSpec). */
+  readonly ipv6Address?: string;
+  readonly ipv6AccessType?: 'INTERNAL' | 'EXTERNAL';
   /** Several NICs (nic0, nic1, …); overrides network/networkIP. */
   readonly networkInterfaces?: readonly InterfaceSpec[];
   /** GCE's default is false; it can only be set at creation (or while stopped). */
@@ -212,7 +223,10 @@ export interface SimNetworkInterface {
   readonly subnetwork?: string;
   readonly networkIP: string;
   readonly fingerprint: string;
-  readonly stackType: 'IPV4_ONLY';
+  readonly stackType: 'IPV4_ONLY' | 'IPV4_IPV6';
+  readonly ipv6AccessType?: 'INTERNAL' | 'EXTERNAL';
+  readonly ipv6Address?: string;
+  readonly ipv6AccessConfigs?: ReadonlyArray<{ readonly type: 'DIRECT_IPV6'; readonly name: string; readonly externalIpv6: string; readonly externalIpv6PrefixLength: number }>;
 }
 
 export interface SimInstance {
@@ -436,6 +450,7 @@ interface InterfaceRecord {
   readonly subnet: string | undefined;
   readonly networkIP: string;
   readonly fingerprint: string;
+  readonly ipv6?: { readonly address: string; readonly accessType: 'INTERNAL' | 'EXTERNAL' };
 }
 
 interface InstanceRecord {
@@ -812,7 +827,12 @@ export class GceWorld {
     const key = `${zone}/${name}`;
     if (this.instances.has(key)) throw new GceApiError(409, 'alreadyExists', `The resource '${this.instancePath(zone, name)}' already exists`);
     const specs: readonly InterfaceSpec[] = spec.networkInterfaces ?? [
-      { ...(spec.network !== undefined ? { network: spec.network } : {}), ...(spec.networkIP !== undefined ? { networkIP: spec.networkIP } : {}) },
+      {
+        ...(spec.network !== undefined ? { network: spec.network } : {}),
+        ...(spec.networkIP !== undefined ? { networkIP: spec.networkIP } : {}),
+        ...(spec.ipv6Address !== undefined ? { ipv6Address: spec.ipv6Address } : {}),
+        ...(spec.ipv6AccessType !== undefined ? { ipv6AccessType: spec.ipv6AccessType } : {}),
+      },
     ];
     if (specs.length === 0 || specs.length > 8) throw new Error('an instance has 1 to 8 network interfaces');
     const seenNetworks = new Set<string>();
@@ -824,7 +844,9 @@ export class GceWorld {
       seenNetworks.add(networkName);
       const { ip, subnet } = this.allocateIp(network, regionOf(zone), nic.networkIP, reserved);
       reserved.add(`${networkName}/${ip}`);
-      return { network: networkName, subnet, networkIP: ip, fingerprint: this.hash(`nic:${key}:${index}`).slice(0, 11) };
+      if (nic.ipv6Address !== undefined && !isIpv6Text(nic.ipv6Address)) throw new Error(`instance ${name}: ${nic.ipv6Address} is not an IPv6 address`);
+      const ipv6 = nic.ipv6Address === undefined ? {} : { ipv6: { address: canonicalIpv6(nic.ipv6Address), accessType: nic.ipv6AccessType ?? ('INTERNAL' as const) } };
+      return { network: networkName, subnet, networkIP: ip, fingerprint: this.hash(`nic:${key}:${index}`).slice(0, 11), ...ipv6 };
     });
     const record: InstanceRecord = {
       name,
@@ -945,7 +967,7 @@ export class GceWorld {
     const record = this.storeRoute({
       name: input.name,
       network,
-      destRange: formatCidr(parseCidr(input.destRange)),
+      destRange: input.destRange.includes(':') ? canonicalIpv6Cidr(input.destRange) : formatCidr(parseCidr(input.destRange)),
       priority: input.priority ?? 1000,
       description: input.description,
       tags: input.tags ?? [],
@@ -1173,15 +1195,18 @@ export class GceWorld {
 
     const destText = text('resource.destRange', body.destRange);
     if (destText === undefined) throw new GceApiError(400, 'required', "Required field 'resource.destRange' not specified");
-    let dest: Ipv4Cidr;
+    // IPv4 or IPv6 (https://cloud.google.com/vpc/docs/static-routes): canonical, host bits zero.
+    const v6 = destText.includes(':');
+    let dest: Ipv4Cidr | undefined;
+    let destRange: string;
     try {
-      dest = parseCidr(destText);
+      if (v6) destRange = canonicalIpv6Cidr(destText);
+      else destRange = formatCidr((dest = parseCidr(destText)));
     } catch {
-      throw invalid('resource.destRange', destText, 'Must be a valid IPv4 CIDR range with no host bits set (the simulator does not model IPv6 routes).');
+      throw invalid('resource.destRange', destText, 'Must be a valid IPv4 or IPv6 CIDR range with no host bits set.');
     }
-    const destRange = formatCidr(dest);
     for (const route of this.routesByName.values()) {
-      if (route.network !== networkName || route.nextHop.kind !== 'network') continue;
+      if (dest === undefined || route.network !== networkName || route.nextHop.kind !== 'network') continue;
       const subnet = parseCidr(route.destRange);
       if (cidrContains(subnet, dest)) {
         throw invalid(
@@ -1228,6 +1253,14 @@ export class GceWorld {
     const [hop, ...more] = hops;
     if (hop === undefined) throw new GceApiError(400, 'invalid', 'Invalid value for field \'resource\': \'\'. A route must have exactly one next hop.');
     if (more.length > 0) throw new GceApiError(400, 'invalid', "Invalid value for field 'resource': ''. A route must have exactly one next hop: more than one was specified.");
+    // An IPv6 route's next-hop instance needs an IPv6 interface in the route's network: a dual-stack
+    // VM (https://cloud.google.com/vpc/docs/static-routes#static-route-next-hops).
+    if (v6 && hop.kind === 'instance') {
+      const target = this.instances.get(`${hop.zone}/${hop.instance}`);
+      if (target !== undefined && !target.interfaces.some((nic) => nic.network === networkName && nic.ipv6 !== undefined)) {
+        throw invalid('resource.nextHopInstance', instance ?? '', 'The next hop instance of an IPv6 route must have an IPv6 address in the route\'s network (a dual-stack interface).');
+      }
+    }
 
     if (this.routesByName.has(name) || this.pendingOperation(name, 'insert') !== undefined) {
       throw new GceApiError(409, 'alreadyExists', `The resource '${this.routePath(name)}' already exists`);
@@ -1499,7 +1532,7 @@ export class GceWorld {
         ...(nic.subnet !== undefined ? { subnetwork: this.url(`projects/${this.project}/regions/${region}/subnetworks/${nic.subnet}`) } : {}),
         networkIP: nic.networkIP,
         fingerprint: nic.fingerprint,
-        stackType: 'IPV4_ONLY' as const,
+        ...nicStack(nic),
       })),
       // An instance without tags shows `tags` with a fingerprint only.
       tags: { ...(record.tags.length > 0 ? { items: [...record.tags] } : {}), fingerprint: this.hash(`tags:${record.tags.join(',')}`).slice(0, 11) },
@@ -1610,4 +1643,15 @@ function lastSegment(text: string): string {
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** An interface's stack as GCE shows it: IPV4_ONLY, or IPV4_IPV6 with its internal or external IPv6 address. */
+function nicStack(nic: InterfaceRecord): Pick<SimNetworkInterface, 'stackType' | 'ipv6AccessType' | 'ipv6Address' | 'ipv6AccessConfigs'> {
+  if (nic.ipv6 === undefined) return { stackType: 'IPV4_ONLY' };
+  if (nic.ipv6.accessType === 'INTERNAL') return { stackType: 'IPV4_IPV6', ipv6AccessType: 'INTERNAL', ipv6Address: nic.ipv6.address };
+  return {
+    stackType: 'IPV4_IPV6',
+    ipv6AccessType: 'EXTERNAL',
+    ipv6AccessConfigs: [{ type: 'DIRECT_IPV6', name: 'external-ipv6', externalIpv6: nic.ipv6.address, externalIpv6PrefixLength: 96 }],
+  };
 }

@@ -1,5 +1,5 @@
 /**
- * IPv6 text for the EC2 simulator: EC2 answers IPv6 CIDRs and addresses in their compressed lower-case
+ * IPv6 text for the simulators: EC2 and GCE answer IPv6 CIDRs and addresses in their compressed lower-case
  * form, and a route is keyed by its destination, so both are kept canonical (RFC 5952, as ipaddr.js
  * prints them). The simulators import nothing of routesync's beyond src/net/cidr.ts: this uses ipaddr.js.
  */
