@@ -41,6 +41,38 @@ async function standbyReady(proc: RoutesyncProcess): Promise<void> {
   );
 }
 
+/** A replica that has been elected and has routed the `setup(4, 3)` cluster's three leases. */
+async function leaderWithRoutes(c: AwsCluster, prefix: string, endpoint = suite.etcd.endpoint, extra: string[] = []): Promise<RoutesyncProcess> {
+  const proc = replica(c, prefix, endpoint, extra);
+  await elected(proc);
+  await waitFor(() => c.flannelRoutes().size === 3, { timeoutMs: 20_000 });
+  return proc;
+}
+
+/** A second replica, waited for until it reports itself a ready standby. */
+async function readyStandby(c: AwsCluster, prefix: string, extra: string[] = []): Promise<RoutesyncProcess> {
+  const proc = replica(c, prefix, suite.etcd.endpoint, extra);
+  await standbyReady(proc);
+  return proc;
+}
+
+/** Writes the lease of the node `setup(4, 3)` left without one; `routed()` waits for its route. */
+async function putFourthLease(c: AwsCluster, prefix: string): Promise<{ routed(message?: string): Promise<boolean> }> {
+  const node = c.nodes[3]!;
+  await putLease(suite.etcd.client, prefix, node.subnet, node.ip);
+  return {
+    routed: (message) => waitFor(() => c.flannelRoutes().get(node.subnet) === node.eniId, { timeoutMs: 20_000, ...(message !== undefined ? { message } : {}) }),
+  };
+}
+
+/** The first 200 answer of /readyz. */
+function readyAnswer(port: number, message: string) {
+  return waitFor(async () => {
+    const r = await getJson<string>(port, '/readyz');
+    return r.status === 200 ? r : undefined;
+  }, { timeoutMs: 20_000, message });
+}
+
 /** The replica of each successful mutating call, in order, collapsed to runs: [A, B] means A wrote, then only B. */
 function writerRuns(c: AwsCluster, replicas: Record<string, RoutesyncProcess>): string[] {
   const names = Object.entries(replicas).map(([name, proc]) => [name, replicaOf(proc) ?? '?'] as const);
@@ -55,48 +87,36 @@ function writerRuns(c: AwsCluster, replicas: Record<string, RoutesyncProcess>): 
 describe('leader election across replicas', () => {
   it('a standby takes over when the leader is killed, and writers never overlap', async () => {
     const { cluster: c, prefix } = await setup(4, 3);
-    const a = replica(c, prefix);
-    await elected(a);
-    await waitFor(() => c.flannelRoutes().size === 3, { timeoutMs: 20_000 });
-    const b = replica(c, prefix);
-    await standbyReady(b);
+    const a = await leaderWithRoutes(c, prefix);
+    const b = await readyStandby(c, prefix);
     expect(loggedAt(b, 'elected leader')).toBeUndefined();
 
     await a.stop('SIGKILL');
-    const node = c.nodes[3]!;
-    await putLease(suite.etcd.client, prefix, node.subnet, node.ip);
+    const lease = await putFourthLease(c, prefix);
     await elected(b);
-    await waitFor(() => c.flannelRoutes().get(node.subnet) === node.eniId, { timeoutMs: 20_000, message: 'new leader did not route the lease' });
+    await lease.routed('new leader did not route the lease');
     expect(writerRuns(c, { a, b })).toEqual(['a', 'b']);
   });
 
   it('on SIGTERM the leader resigns and exits 0, and the standby takes over without waiting for the TTL', async () => {
     const { cluster: c, prefix } = await setup(4, 3);
     // A TTL far longer than the wait below: only a resignation can hand over in time.
-    const a = replica(c, prefix, suite.etcd.endpoint, ['--leader-lease-ttl', '60s']);
-    await elected(a);
-    await waitFor(() => c.flannelRoutes().size === 3, { timeoutMs: 20_000 });
-    const b = replica(c, prefix, suite.etcd.endpoint, ['--leader-lease-ttl', '60s']);
-    await standbyReady(b);
+    const a = await leaderWithRoutes(c, prefix, suite.etcd.endpoint, ['--leader-lease-ttl', '60s']);
+    const b = await readyStandby(c, prefix, ['--leader-lease-ttl', '60s']);
 
     const stopped = await a.stop('SIGTERM');
     expect(stopped.code).toBe(0);
     const takenAt = await elected(b, 20_000);
     expect(loggedAt(a, 'resigning leadership')).toBeLessThanOrEqual(takenAt);
-    const node = c.nodes[3]!;
-    await putLease(suite.etcd.client, prefix, node.subnet, node.ip);
-    await waitFor(() => c.flannelRoutes().get(node.subnet) === node.eniId, { timeoutMs: 20_000 });
+    await (await putFourthLease(c, prefix)).routed();
     expect(writerRuns(c, { a, b })).toEqual(['a', 'b']);
   });
 
   it('fences itself when its etcd session is cut, before a standby can be elected', async () => {
     const { cluster: c, prefix } = await setup(4, 3);
     const proxy = suite.closeAfterTest(await startTcpProxy(suite.etcd.clientPort));
-    const a = replica(c, prefix, proxy.url);
-    await elected(a);
-    await waitFor(() => c.flannelRoutes().size === 3, { timeoutMs: 20_000 });
-    const b = replica(c, prefix);
-    await standbyReady(b);
+    const a = await leaderWithRoutes(c, prefix, proxy.url);
+    const b = await readyStandby(c, prefix);
 
     proxy.partition();
     const takenAt = await elected(b, 30_000);
@@ -104,9 +124,7 @@ describe('leader election across replicas', () => {
     expect(fencedAt, a.stderr().slice(-2000)).toBeDefined();
     expect(fencedAt!).toBeLessThan(takenAt);
 
-    const node = c.nodes[3]!;
-    await putLease(suite.etcd.client, prefix, node.subnet, node.ip);
-    await waitFor(() => c.flannelRoutes().get(node.subnet) === node.eniId, { timeoutMs: 20_000 });
+    await (await putFourthLease(c, prefix)).routed();
 
     // Back on the network, the old leader campaigns again and stays a standby.
     proxy.heal();
@@ -119,11 +137,8 @@ describe('leader election across replicas', () => {
 describe('a standby that waited long', () => {
   it('elected after more than 3 × TTL of waiting, does not fence itself, and its first pass is not aborted', async () => {
     const { cluster: c, prefix } = await setup(4, 3);
-    const a = replica(c, prefix);
-    await elected(a);
-    await waitFor(() => c.flannelRoutes().size === 3, { timeoutMs: 20_000 });
-    const b = replica(c, prefix);
-    await standbyReady(b);
+    const a = await leaderWithRoutes(c, prefix);
+    const b = await readyStandby(c, prefix);
     const campaignedAt = await waitFor(() => loggedAt(b, 'campaigning for leadership'));
     // The scenario itself: b keeps campaigning while a holds, longer than 3 × the 3 s TTL.
     await waitFor(() => Date.now() - campaignedAt > 3 * 3000 + 500, { timeoutMs: 20_000, intervalMs: 250 });
@@ -131,9 +146,7 @@ describe('a standby that waited long', () => {
 
     expect((await a.stop('SIGTERM')).code).toBe(0);
     await elected(b);
-    const node = c.nodes[3]!;
-    await putLease(suite.etcd.client, prefix, node.subnet, node.ip);
-    await waitFor(() => c.flannelRoutes().get(node.subnet) === node.eniId, { timeoutMs: 20_000, message: `b did not route the lease:\n${b.stderr().slice(-2000)}` });
+    await (await putFourthLease(c, prefix)).routed(`b did not route the lease:\n${b.stderr().slice(-2000)}`);
 
     const logs = b.logs();
     const electedAt = logs.findIndex((l) => l['msg'] === 'elected leader');
@@ -149,12 +162,9 @@ describe('a standby that waited long', () => {
 describe('a cloud read that keeps failing', () => {
   it('is retried with a growing delay, not in a hot loop', async () => {
     const { cluster: c, prefix } = await setup(4, 3);
-    const a = replica(c, prefix);
-    await elected(a);
-    await waitFor(() => c.flannelRoutes().size === 3, { timeoutMs: 20_000 });
+    const a = await leaderWithRoutes(c, prefix);
     c.world.failNext('DescribeRouteTables', 'UnauthorizedOperation', 1_000_000, 403);
-    const node = c.nodes[3]!;
-    await putLease(suite.etcd.client, prefix, node.subnet, node.ip);
+    await putFourthLease(c, prefix);
 
     const failed = (): number[] => c.world.calls('DescribeRouteTables').filter((call) => call.fault === 'injected').map((call) => call.time);
     const times = await waitFor(() => (failed().length >= 4 ? failed() : undefined), { timeoutMs: 30_000, message: `too few retries:\n${a.stderr().slice(-2000)}` });
@@ -189,8 +199,8 @@ describe('observability', () => {
     const metrics = String((await getJson<string>(port, '/metrics')).body);
     for (const line of [
       'routesync_leader 1',
-      'routesync_leases{state="routed"} 2',
-      'routesync_unrouted_leases{reason="route-limit"} 1',
+      'routesync_leases{state="routed",family="ipv4"} 2',
+      'routesync_unrouted_leases{reason="route-limit",family="ipv4"} 1',
       `routesync_table_capacity{table="${c.tableId}"} 2`,
       'routesync_cloud_calls_total{operation="create",outcome="ok"} 2',
       'routesync_reconcile_duration_seconds_count',
@@ -211,10 +221,7 @@ describe('observability', () => {
       const body = (await getJson<{ leases: Array<{ state: string }> }>(await waitFor(() => statusPortOf(a)), '/status')).body;
       return body.leases.some((l) => l.state === 'error');
     }, { timeoutMs: 20_000, message: 'no lease in error' });
-    const ready = await waitFor(async () => {
-      const r = await getJson<string>(port, '/readyz');
-      return r.status === 200 ? r : undefined;
-    }, { timeoutMs: 20_000, message: 'leader with one failed change never ready' });
+    const ready = await readyAnswer(port, 'leader with one failed change never ready');
     expect(String(ready.body)).toMatch(/^leader/);
     expect(c.flannelRoutes().size).toBe(2);
   });
@@ -224,10 +231,7 @@ describe('observability', () => {
     const a = replica(c, prefix, suite.etcd.endpoint, ['--dry-run']);
     await elected(a);
     const port = await waitFor(() => httpPortOf(a));
-    const ready = await waitFor(async () => {
-      const r = await getJson<string>(port, '/readyz');
-      return r.status === 200 ? r : undefined;
-    }, { timeoutMs: 20_000, message: 'dry-run leader never ready' });
+    const ready = await readyAnswer(port, 'dry-run leader never ready');
     expect(String(ready.body)).toMatch(/^leader/);
     expect(a.logs().some((l) => l['msg'] === 'reconcile pass done' && l['outcome'] === 'dry-run')).toBe(true);
     expect(c.world.mutatingCalls()).toEqual([]);
