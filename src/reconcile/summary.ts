@@ -12,6 +12,10 @@ export function formatSummary(report: PassReport, provider: string): string {
         `${table.creates} created, ${table.replaces} replaced, ${table.deletes} deleted` +
         (table.deferredDeletes > 0 ? `, ${table.deferredDeletes} deletes deferred` : ''),
     );
+    if (table.ipv6 !== undefined) {
+      const v6 = table.ipv6;
+      lines.push(`    IPv6 routes (a quota of their own): ${v6.ownedAfter}/${v6.capacity} routesync routes (limit ${v6.limit}${v6.quotaLimit !== v6.limit ? ` of ${v6.quotaLimit}` : ''}, ${v6.foreignCounted} foreign counted); ${v6.creates} created`);
+    }
     if (table.usageDisagreement !== undefined) {
       lines.push(`    quota usage ${table.usageDisagreement.reported} reported by the cloud, ${table.usageDisagreement.counted} counted in the listing`);
     }
@@ -23,14 +27,21 @@ export function formatSummary(report: PassReport, provider: string): string {
     const why = report.outcome === 'failed' ? 'the cloud read failed' : 'the pass was skipped';
     lines.push(`  leases: ${report.validLeases} valid in etcd, nothing done: ${why}; ${report.invalid.length} invalid`);
   } else {
+    const v6 = report.leases.filter((l) => l.family === 'ipv6').length;
+    const halves = v6 > 0 ? ` (${report.leases.length - v6} IPv4 and ${v6} IPv6 halves)` : '';
     lines.push(
-      `  leases: ${report.leases.length} valid, ${routed} ${verb}, ${count('unrouted')} unrouted, ${count('partial')} partial, ` +
+      `  leases: ${report.leases.length} valid${halves}, ${routed} ${verb}, ${count('unrouted')} unrouted, ${count('partial')} partial, ` +
         `${count('conflict')} in conflict, ${count('error')} with errors, ${report.invalid.length} invalid`,
     );
   }
+  // A half that is not routed names how its lease's other half fares.
+  const byKey = new Map<string, typeof report.leases[number][]>();
+  for (const lease of report.leases) byKey.set(lease.key, [...(byKey.get(lease.key) ?? []), lease]);
   for (const lease of report.leases) {
     if (lease.state === 'routed' || lease.state === 'pending') continue;
-    lines.push(`    ${lease.state.padEnd(8)} ${lease.subnet} → ${lease.nodeIp}: ${lease.reason ?? ''}${lease.detail !== undefined ? ` (${lease.detail})` : ''}`);
+    const other = byKey.get(lease.key)?.find((l) => l !== lease);
+    const sibling = other === undefined ? '' : `; its ${other.family === 'ipv6' ? 'IPv6' : 'IPv4'} half ${other.subnet} is ${other.state}`;
+    lines.push(`    ${lease.state.padEnd(8)} ${lease.subnet} → ${lease.nodeIp}: ${lease.reason ?? ''}${lease.detail !== undefined ? ` (${lease.detail})` : ''}${sibling}`);
   }
   for (const invalid of report.invalid) lines.push(`    invalid  ${invalid.key}: ${invalid.reason}`);
   if (report.outcome === 'dry-run') {

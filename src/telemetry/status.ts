@@ -79,7 +79,10 @@ export function buildStatus(facts: StatusFacts): StatusDocument {
             ...(report.validLeases !== undefined ? { validLeases: report.validLeases } : {}),
           },
     lastSuccessAt: facts.lastSuccess?.toISOString() ?? null,
+    // One entry per lease half: a dual-stack lease shows both, with the same key.
     leases: (report?.leases ?? []).map((l) => ({
+      key: l.key,
+      family: l.family,
       subnet: l.subnet,
       nodeIp: l.nodeIp,
       state: l.state,
@@ -89,7 +92,7 @@ export function buildStatus(facts: StatusFacts): StatusDocument {
       ...(l.routedIn !== undefined ? { routedIn: l.routedIn } : {}),
       ...(l.missingIn !== undefined ? { missingIn: l.missingIn } : {}),
     })),
-    invalidLeases: (report?.invalid ?? []).map((i) => ({ key: i.key, reason: i.reason })),
+    invalidLeases: (report?.invalid ?? []).map((i) => ({ key: i.key, ...(i.family !== undefined ? { family: i.family } : {}), reason: i.reason })),
     tables: (report?.tables ?? []).map((t) => ({
       id: t.id,
       limit: t.limit,
@@ -99,6 +102,7 @@ export function buildStatus(facts: StatusFacts): StatusDocument {
       owned: t.ownedAfter,
       foreignCounted: t.foreignCounted,
       ...(t.usageDisagreement !== undefined ? { usageDisagreement: { ...t.usageDisagreement } } : {}),
+      ...(t.ipv6 !== undefined ? { ipv6: { limit: t.ipv6.limit, quotaLimit: t.ipv6.quotaLimit, capacity: t.ipv6.capacity, owned: t.ipv6.ownedAfter, foreignCounted: t.ipv6.foreignCounted } } : {}),
     })),
   };
 }

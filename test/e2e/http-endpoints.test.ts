@@ -59,7 +59,7 @@ describe('routesync HTTP endpoints', () => {
     // Set by the pass that made /readyz answer 200: some time in the last hour, not 0.
     expect(last).toBeGreaterThan(Date.now() / 1000 - 3600);
     expect(last).toBeLessThanOrEqual(Date.now() / 1000);
-    expect(metrics).toMatch(/^routesync_leases\{state="routed"\} 3$/m);
+    expect(metrics).toMatch(/^routesync_leases\{state="routed",family="ipv4"\} 3$/m);
     // Every cloud call names the version and the replica (semver build metadata: version+identity).
     const agents = new Set(cluster.world.calls().map((c) => c.userAgent));
     expect(agents.size).toBeGreaterThan(0);

@@ -78,7 +78,7 @@ describe('node eligibility on AWS (--node-tag)', () => {
     );
     expect(status.leases.find((l) => l.subnet === stranger.subnet)).toMatchObject({ state: 'unrouted', reason: 'node-not-eligible', target: stranger.eniId });
     const metrics = String((await getJson<string>(await waitFor(() => httpPortOf(proc)), '/metrics')).body);
-    expect(metrics).toContain('routesync_unrouted_leases{reason="node-not-eligible"} 1');
+    expect(metrics).toContain('routesync_unrouted_leases{reason="node-not-eligible",family="ipv4"} 1');
     const stored = await waitFor(async () => (await suite.etcd.client.get(`/routesync/${c.clusterName}/status`).string()) ?? undefined);
     expect((JSON.parse(stored) as Status).leases.find((l) => l.subnet === stranger.subnet)).toMatchObject({ reason: 'node-not-eligible' });
     expect(c.flannelRoutes()).toEqual(new Map([[node.subnet, node.eniId]]));

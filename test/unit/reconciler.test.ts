@@ -140,7 +140,7 @@ describe('reconciler: leases routed in some tables only', () => {
     const telemetry = new Telemetry('me', 'memory', 'c1', () => true);
     telemetry.record(report);
     const metrics = await telemetry.registry.metrics();
-    expect(metrics).toMatch(/routesync_leases\{state="partial"\} 1/);
+    expect(metrics).toMatch(/routesync_leases\{state="partial",family="ipv4"\} 1/);
     const foreign = report.tables.find((t) => t.id === 'rtb-1')?.foreignCounted;
     expect(metrics).toContain(`routesync_table_routes{table="rtb-1",owner="foreign"} ${foreign}`);
     expect(telemetry.status().tables.find((t) => t.id === 'rtb-1')?.foreignCounted).toBe(foreign);
