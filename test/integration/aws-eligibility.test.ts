@@ -3,7 +3,8 @@
  * simulator: which ENIs may be targets, and what it costs in extra reads (DescribeTags calls,
  * counted from the simulator's call log).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useAwsSdkTest } from '../helpers/aws-sdk-test.js';
 import { createAwsVpcProvider, type AwsVpcProviderOptions } from '../../providers/aws-vpc/index.js';
 import type { NodeResolution, RouteProvider } from '../../providers/provider.js';
 import { startEc2Simulator, type Ec2Simulator, type Ec2World } from '../sim/ec2/index.js';
@@ -11,18 +12,7 @@ import { startEc2Simulator, type Ec2Simulator, type Ec2World } from '../sim/ec2/
 const signal = new AbortController().signal;
 const TAG = { key: 'kubernetes.io/cluster/c1', value: 'owned' };
 const TAGS = { [TAG.key]: TAG.value };
-let cleanup: Array<() => Promise<void>> = [];
-
-beforeEach(() => {
-  cleanup = [];
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-});
-
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  vi.unstubAllEnvs();
-});
+const cleanup = useAwsSdkTest();
 
 interface Node {
   readonly ip: string;

@@ -2,25 +2,15 @@
  * The aws-vpc provider's node cache against the EC2 simulator: how many DescribeNetworkInterfaces
  * calls a full check and an event-driven pass cost, and what makes a cached answer stale.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useAwsSdkTest } from '../helpers/aws-sdk-test.js';
 import { createAwsVpcProvider, ENI_PAGE_SIZE, type AwsVpcProviderOptions } from '../../providers/aws-vpc/index.js';
 import type { NodeResolution, RouteProvider } from '../../providers/provider.js';
 import { ManualPacingClock } from '../../src/pacing/clock.js';
 import { startEc2Simulator, type Ec2Simulator, type Ec2World } from '../sim/ec2/index.js';
 
 const signal = new AbortController().signal;
-let cleanup: Array<() => Promise<void>> = [];
-
-beforeEach(() => {
-  cleanup = [];
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-});
-
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  vi.unstubAllEnvs();
-});
+const cleanup = useAwsSdkTest();
 
 interface Fixture {
   sim: Ec2Simulator;

@@ -3,7 +3,8 @@
  * through applyChanges against the EC2 simulator with its token buckets on, routesync's pacer and
  * the simulator sharing one fake clock. Counts and order on that clock, never wall-clock time.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useAwsSdkTest } from '../helpers/aws-sdk-test.js';
 import { createAwsVpcProvider } from '../../providers/aws-vpc/index.js';
 import type { Change, RouteProvider } from '../../providers/provider.js';
 import { ManualPacingClock, sleepOn } from '../../src/pacing/clock.js';
@@ -11,18 +12,7 @@ import type { Pacer } from '../../src/pacing/pacer.js';
 import { applyChanges, DEFAULT_APPLY_OPTIONS, type ChangeResult } from '../../src/reconcile/apply.js';
 import { startEc2Simulator, type Ec2World } from '../sim/ec2/index.js';
 
-let cleanup: Array<() => Promise<void>> = [];
-
-beforeEach(() => {
-  cleanup = [];
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-});
-
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  vi.unstubAllEnvs();
-});
+const cleanup = useAwsSdkTest();
 
 async function setup(tables: number) {
   const clock = new ManualPacingClock(5_000);
