@@ -110,7 +110,8 @@ describe('iam/render-aws-policy.mjs', () => {
     const { status, arns, stderr } = render(region);
     expect(status, stderr).toBe(0);
     expect(arns.length).toBeGreaterThan(0);
-    for (const arn of arns) expect(arn.startsWith(`arn:${partition}:ec2:${region}:111122223333:`), arn).toBe(true);
+    // EC2 resources, and the one Service Quotas quota GetServiceQuota reads.
+    for (const arn of arns) expect(new RegExp(`^arn:${partition}:(ec2|servicequotas):${region}:111122223333:`).test(arn), arn).toBe(true);
   });
 
   it('takes --partition over the inferred one', () => {

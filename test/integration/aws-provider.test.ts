@@ -438,7 +438,8 @@ describe('registry wiring', () => {
     cleanup.push(() => provider.close());
     expect(provider.name).toBe('aws-vpc');
     const tables = await provider.listTables(signal);
-    expect(tables.map((t) => [t.id, t.limit])).toEqual([[f.tableId, 50]]);
+    // No --route-limit: the account's quota, read from the simulator's Service Quotas (AWS's default 500).
+    expect(tables.map((t) => [t.id, t.limit, t.limitSource])).toEqual([[f.tableId, 500, 'quota-api']]);
     expect(f.world.calls()[0]?.userAgent).toContain('routesync/replica-1');
   });
 });
