@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import { ConfigError, isConfigurationError, classifyError } from '../errors.js';
 import { withDeadline } from '../abort.js';
 import { acquireLeadership, currentLeader } from '../election.js';
-import { createEtcdClient, describeEtcdError } from '../leases/etcd-client.js';
+import { describeEtcdError } from '../leases/etcd-client.js';
 import { configFromText, configKey } from '../leases/flannel.js';
 import { planTeardown, type TeardownPlan } from '../planner/teardown.js';
 import { applyChanges, type ChangeResult } from '../reconcile/apply.js';
@@ -19,7 +19,7 @@ import { createProvider } from '../../providers/registry.js';
 import type { RouteProvider } from '../../providers/provider.js';
 import { VERSION } from '../version.js';
 import { EXIT } from './exit-codes.js';
-import { replicaIdentity, type ServiceIo } from './wiring.js';
+import { etcdClientFor, replicaIdentity, type ServiceIo } from './wiring.js';
 
 /** How long etcd may take to answer the config read and the leader check. */
 const ETCD_DEADLINE_MS = 10_000;
@@ -102,14 +102,7 @@ async function takeLeadership(config: Config, cleanup: CleanupSettings, client: 
 export async function runCleanup(config: Config, cleanup: CleanupSettings, io: ServiceIo, signal: AbortSignal): Promise<number> {
   const identity = replicaIdentity();
   const logger = io.logger.child({ replica: identity, command: 'cleanup' });
-  const client = createEtcdClient({
-    endpoints: config.etcd.endpoints,
-    tls: {
-      ...(config.etcd.caFile !== undefined ? { ca: config.etcd.caFile } : {}),
-      ...(config.etcd.certFile !== undefined ? { cert: config.etcd.certFile } : {}),
-      ...(config.etcd.keyFile !== undefined ? { key: config.etcd.keyFile } : {}),
-    },
-  });
+  const client = etcdClientFor(config);
   let provider: RouteProvider | undefined;
   let held: Held | undefined;
   try {

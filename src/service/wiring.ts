@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import type { Etcd3 } from 'etcd3';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { ConfigError } from '../errors.js';
@@ -29,6 +30,18 @@ export interface ServiceIo {
   readonly writeSummary: (text: string) => void;
 }
 
+/** The etcd client of --etcd-endpoints and the TLS files: the service and cleanup talk to etcd alike. */
+export function etcdClientFor(config: Config): Etcd3 {
+  return createEtcdClient({
+    endpoints: config.etcd.endpoints,
+    tls: {
+      ...(config.etcd.caFile !== undefined ? { ca: config.etcd.caFile } : {}),
+      ...(config.etcd.certFile !== undefined ? { cert: config.etcd.certFile } : {}),
+      ...(config.etcd.keyFile !== undefined ? { key: config.etcd.keyFile } : {}),
+    },
+  });
+}
+
 export function replicaIdentity(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
@@ -42,14 +55,7 @@ export async function runService(config: Config, io: ServiceIo, signal: AbortSig
   };
 
   try {
-    const client = createEtcdClient({
-      endpoints: config.etcd.endpoints,
-      tls: {
-        ...(config.etcd.caFile !== undefined ? { ca: config.etcd.caFile } : {}),
-        ...(config.etcd.certFile !== undefined ? { cert: config.etcd.certFile } : {}),
-        ...(config.etcd.keyFile !== undefined ? { key: config.etcd.keyFile } : {}),
-      },
-    });
+    const client = etcdClientFor(config);
     closers.push(async () => client.close());
     const leases = new EtcdLeaseSource({ client, prefix: config.etcd.prefix, logger });
     closers.push(() => leases.stop());
