@@ -195,7 +195,18 @@ export class InstanceLookups {
         cycle.instances += indexed.instances;
         cycle.partial ||= indexed.unreachable.length > 0;
         cycle.token = page.nextPageToken;
-        if (cycle.token === undefined) this.endCycle(cycle);
+        if (cycle.token === undefined) {
+          const complete = !cycle.partial;
+          this.endCycle(cycle);
+          // A whole listing that went round without a known IP is a definitive answer for it.
+          if (complete) {
+            for (const ip of known) {
+              if (into.has(ip) || cycle.seen.has(ip) || cycle.lookedUp.has(ip)) continue;
+              this.remember(ip, { status: 'not-found' });
+              into.set(ip, { status: 'not-found' });
+            }
+          }
+        }
       } else {
         // The filter names networkIP: IPv6 addresses are re-checked by the listing only.
         const sorted = known.filter(isIpv4).sort();

@@ -105,8 +105,8 @@ export class MemoryProvider implements RouteProvider {
     switch (change.kind) {
       case 'create':
         if (existing !== undefined) throw new MemoryCloudError('RouteAlreadyExists', `${change.destination} exists`);
-        // The cloud's own check, AWS-like: every route but propagated ones takes room.
-        if (table.routes.reduce((used, r) => used + (r.origin === 'propagated' ? 0 : r.quotaWeight), 0) >= table.limit) {
+        // The cloud's own check, AWS-like: every route but propagated ones takes room, each family apart.
+        if (table.routes.reduce((used, r) => used + (r.origin === 'propagated' || familyOf(r) !== familyOf(change) ? 0 : r.quotaWeight), 0) >= table.limit) {
           throw new MemoryCloudError('RouteLimitExceeded', `table ${change.table} is full`);
         }
         table.routes.push(owned(change.destination, change.target));
@@ -124,6 +124,9 @@ export class MemoryProvider implements RouteProvider {
   async close(): Promise<void> {}
 }
 
+const familyOf = (route: { readonly destination: string; readonly family?: 'ipv4' | 'ipv6' }): 'ipv4' | 'ipv6' =>
+  route.family ?? (route.destination.includes(':') ? 'ipv6' : 'ipv4');
+
 function owned(destination: string, target: string): MemoryRoute {
   return {
     destination,
@@ -131,6 +134,7 @@ function owned(destination: string, target: string): MemoryRoute {
     targetKind: 'interface',
     origin: 'created',
     quotaWeight: 1,
+    ...(destination.includes(':') ? { family: 'ipv6' as const } : {}),
     blackhole: false,
     bearsOwnerMarks: true,
     inManagedSpace: true,

@@ -12,16 +12,19 @@ export const awsVpcHarness: ConformanceHarness = {
   createWorld: async (spec: WorldSpec): Promise<ConformanceWorld> => {
     const sim = await startEc2Simulator({ throttling: false, routeLimit: spec.limit });
     const world = sim.world;
-    const vpc = world.createVpc({ cidr: '172.31.0.0/16' });
-    const subnet = world.createSubnet({ vpcId: vpc.vpcId, cidr: '172.31.16.0/20' });
+    // Dual-stack: each ENI holds an address of each family (https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html).
+    const vpc = world.createVpc({ cidr: '172.31.0.0/16', ipv6Cidr: '2600:1f18:aa00::/56' });
+    const subnet = world.createSubnet({ vpcId: vpc.vpcId, cidr: '172.31.16.0/20', ipv6Cidr: '2600:1f18:aa00:10::/64' });
     const table = world.createRouteTable({ vpcId: vpc.vpcId, tags: { 'routesync/cluster': 'conformance' } });
-    const ip = (i: number): string => `172.31.16.${10 + i}`;
+    const ip4 = (i: number): string => `172.31.16.${10 + i}`;
+    const ip6 = (i: number): string => `2600:1f18:aa00:10::${(10 + i).toString(16)}`;
+    const ip = spec.family === 'ipv6' ? ip6 : ip4;
     const enis = new Map<number, string>();
     const instances = new Map<number, string>();
     for (let i = 1; i <= spec.nodes; i += 1) {
       const instance = world.launchInstance({
         subnetId: subnet.subnetId,
-        enis: [{ privateIp: ip(i), sourceDestCheck: spec.forwardingOff?.includes(i) === true }],
+        enis: [{ privateIp: ip4(i), ipv6Addresses: [ip6(i)], sourceDestCheck: spec.forwardingOff?.includes(i) === true }],
       });
       enis.set(i, instance.networkInterfaceIds[0] ?? '');
       instances.set(i, instance.instanceId);
@@ -35,8 +38,10 @@ export const awsVpcHarness: ConformanceHarness = {
       routeLimit: spec.limit,
       credentials: { accessKeyId: 'conformance', secretAccessKey: 'conformance' },
     });
-    const isOwned = (r: { origin: string; networkInterfaceId?: string; instanceId?: string; destinationCidrBlock?: string }): boolean =>
-      r.origin === 'CreateRoute' && (r.networkInterfaceId !== undefined || r.instanceId !== undefined) && r.destinationCidrBlock?.startsWith('10.1.') === true;
+    const isOwned = (r: { origin: string; networkInterfaceId?: string; instanceId?: string; destinationCidrBlock?: string; destinationIpv6CidrBlock?: string }): boolean =>
+      r.origin === 'CreateRoute' &&
+      (r.networkInterfaceId !== undefined || r.instanceId !== undefined) &&
+      (r.destinationCidrBlock?.startsWith('10.1.') === true || r.destinationIpv6CidrBlock?.startsWith('fc00:') === true);
     let foreignCount = 0;
     return {
       provider,
@@ -47,12 +52,13 @@ export const awsVpcHarness: ConformanceHarness = {
           world
             .routes(table.routeTableId)
             .filter(isOwned)
-            .map((r) => [r.destinationCidrBlock ?? '', r.networkInterfaceId ?? r.instanceId ?? '']),
+            .map((r) => [r.destinationCidrBlock ?? r.destinationIpv6CidrBlock ?? '', r.networkInterfaceId ?? r.instanceId ?? '']),
         ),
       foreignSnapshot: async () => JSON.stringify(world.routes(table.routeTableId).filter((r) => !isOwned(r))),
       addForeignRoute: async (destination) => {
         foreignCount += 1;
-        world.addForeignRoute(table.routeTableId, { destinationCidrBlock: destination, gatewayId: `igw-0a1b2c3d4e5f6071${foreignCount}` });
+        const gatewayId = `igw-0a1b2c3d4e5f6071${foreignCount}`;
+        world.addForeignRoute(table.routeTableId, destination.includes(':') ? { destinationIpv6CidrBlock: destination, gatewayId } : { destinationCidrBlock: destination, gatewayId });
       },
       removeNode: async (i) => {
         world.terminateInstance(instances.get(i) ?? '');

@@ -13,11 +13,14 @@ export const gceHarness: ConformanceHarness = {
     const sim = await startGceSimulator({ project: 'conformance-project', routeQuota: spec.limit, operationLatencyMs: 10 });
     const world = sim.world;
     world.createNetwork({ name: 'default', ipv4Range: '10.240.0.0/16' });
-    const ip = (i: number): string => `10.240.0.${10 + i}`;
+    // Dual-stack instances: each interface has an internal IPv6 address too.
+    const ip4 = (i: number): string => `10.240.0.${10 + i}`;
+    const ip6 = (i: number): string => `fd20::${(10 + i).toString(16)}`;
+    const ip = spec.family === 'ipv6' ? ip6 : ip4;
     const instances = new Map<number, { name: string; zone: string }>();
     for (let i = 1; i <= spec.nodes; i += 1) {
       const zone = i % 2 === 0 ? 'us-central1-b' : 'us-central1-a';
-      world.createInstance({ name: `node-${i}`, zone, networkIP: ip(i), canIpForward: spec.forwardingOff?.includes(i) !== true });
+      world.createInstance({ name: `node-${i}`, zone, networkIP: ip4(i), ipv6Address: ip6(i), canIpForward: spec.forwardingOff?.includes(i) !== true });
       instances.set(i, { name: `node-${i}`, zone });
     }
     const provider = await createGceProvider({
@@ -47,7 +50,8 @@ export const gceHarness: ConformanceHarness = {
       foreignSnapshot: async () => JSON.stringify(world.routes().filter((r) => r.description !== description)),
       addForeignRoute: async (destination) => {
         foreignCount += 1;
-        world.addForeignRoute({ name: `foreign-${foreignCount}`, destRange: destination, nextHopIp: '10.240.0.250', description: 'made elsewhere' });
+        const hop = destination.includes(':') ? { nextHopGateway: 'default-internet-gateway' } : { nextHopIp: '10.240.0.250' };
+        world.addForeignRoute({ name: `foreign-${foreignCount}`, destRange: destination, ...hop, description: 'made elsewhere' });
       },
       removeNode: async (i) => {
         const instance = instances.get(i);

@@ -8,15 +8,18 @@
  * - `forwardingOff`: a node that cannot forward is `fixed` (AWS SourceDestCheck) or `skipped` (GCE canIpForward);
  * - `baselineCounted`: routes of a fresh world that count toward the limit (AWS `local`, GCE default internet route).
  *
- * Every scenario ends with an idempotency check: a second pass makes no mutating call.
+ * Every scenario runs for each family: IPv4 leases (10.1.i.0/24 → the node's IPv4 address) and the
+ * IPv6 halves of dual-stack leases (fc00:0:0:i::/64 → its IPv6 address); the harness builds nodes
+ * with both. Every scenario ends with an idempotency check: a second pass makes no mutating call.
  */
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RouteProvider } from '../../providers/provider.js';
-import type { Lease, LeaseSnapshot } from '../../src/leases/types.js';
+import type { Family, Lease, LeaseSnapshot } from '../../src/leases/types.js';
 import { Reconciler, exitCodeFor, type PassReport } from '../../src/reconcile/reconciler.js';
 
 export const FLANNEL_NETWORK = '10.1.0.0/16';
+export const FLANNEL_IPV6_NETWORK = 'fc00::/48';
 
 export interface WorldSpec {
   /** Nodes 1..n, each able to hold a route. */
@@ -25,11 +28,13 @@ export interface WorldSpec {
   readonly limit: number;
   /** Nodes (1-based) that cannot forward packets at the start. */
   readonly forwardingOff?: readonly number[];
+  /** The family of the scenario's leases: the nodes hold addresses of both either way. */
+  readonly family: Family;
 }
 
 export interface ConformanceWorld {
   readonly provider: RouteProvider;
-  /** The IP flannel's lease of node i carries. */
+  /** The IP flannel's lease of node i carries for the world's family (PublicIP, or PublicIPv6). */
   nodeIp(i: number): string;
   /** The route target the provider reports for node i (AWS ENI id, GCE instance path). */
   targetOf(i: number): string;
@@ -37,7 +42,7 @@ export interface ConformanceWorld {
   ownedRoutes(): Promise<Map<string, string>>;
   /** Every route routesync does not own, serialised, for before/after comparisons. */
   foreignSnapshot(): Promise<string>;
-  /** Adds a route someone else made, at `destination` (it counts toward the limit). */
+  /** Adds a route someone else made, at `destination` of either family (it counts toward the limit). */
   addForeignRoute(destination: string): Promise<void>;
   /** The node's instance is terminated / deleted. */
   removeNode(i: number): Promise<void>;
@@ -54,6 +59,7 @@ export interface ConformanceHarness {
   readonly rules: {
     readonly callsPerReplace: number;
     readonly forwardingOff: 'fixed' | 'skipped';
+    /** Per family: AWS counts each family's `local` route in its own pool; GCE's default route counts for both. */
     readonly baselineCounted: number;
   };
   createWorld(spec: WorldSpec): Promise<ConformanceWorld>;
@@ -62,31 +68,36 @@ export interface ConformanceHarness {
 const logger = pino({ level: 'silent' });
 const signal = new AbortController().signal;
 
-function subnetOf(i: number): string {
-  return `10.1.${i}.0/24`;
-}
+/** Destinations of the scenarios, per family: lease subnets inside the network, and one outside it. */
+const DESTINATIONS: Readonly<Record<Family, { subnet(i: number): string; outside: string }>> = {
+  ipv4: { subnet: (i) => `10.1.${i}.0/24`, outside: '192.168.0.0/16' },
+  ipv6: { subnet: (i) => `fc00:0:0:${i.toString(16)}::/64`, outside: '2001:db8::/32' },
+};
 
-/** A static lease view the scenarios change between passes. */
+/** A static lease view the scenarios change between passes: one family's halves of dual-stack leases. */
 class StaticLeases {
   private leases = new Map<string, Lease>();
   private revision = 1;
 
+  constructor(private readonly family: Family) {}
+
   snapshot(): LeaseSnapshot {
     return {
       revision: this.revision,
-      config: { network: FLANNEL_NETWORK, subnetLen: 24, enableIPv4: true, backendType: 'alloc' },
+      config: { network: FLANNEL_NETWORK, subnetLen: 24, enableIPv4: true, enableIPv6: true, ipv6Network: FLANNEL_IPV6_NETWORK, ipv6SubnetLen: 64, backendType: 'alloc' },
       leases: [...this.leases.values()],
       invalid: [],
     };
   }
 
-  /** A lease for subnet 10.1.<subnetIndex>.0/24 held by `nodeIp`; later calls are younger leases. */
+  /** Node `subnetIndex`'s lease half held by `nodeIp`; later calls are younger leases. */
   put(subnetIndex: number, nodeIp: string): void {
     this.revision += 1;
-    const subnet = subnetOf(subnetIndex);
+    const subnet = DESTINATIONS[this.family].subnet(subnetIndex);
     const existing = this.leases.get(subnet);
     this.leases.set(subnet, {
-      key: `/coreos.com/network/subnets/10.1.${subnetIndex}.0-24`,
+      key: `/coreos.com/network/subnets/10.1.${subnetIndex}.0-24&fc00:0:0:${subnetIndex.toString(16)}::-64`,
+      ...(this.family === 'ipv6' ? { family: 'ipv6' as const } : {}),
       subnet,
       nodeIp,
       createRevision: existing?.createRevision ?? this.revision,
@@ -97,12 +108,23 @@ class StaticLeases {
 
   remove(subnetIndex: number): void {
     this.revision += 1;
-    this.leases.delete(subnetOf(subnetIndex));
+    this.leases.delete(DESTINATIONS[this.family].subnet(subnetIndex));
   }
 }
 
+/** The capacity pool of the scenario's family in the one table: AWS counts IPv6 routes apart. */
+function poolOf(report: PassReport, family: Family): { limit: number; capacity: number; ownedAfter: number; foreignCounted: number } | undefined {
+  const table = report.tables[0];
+  return family === 'ipv6' ? (table?.ipv6 ?? table) : table;
+}
+
 export function defineConformanceSuite(harness: ConformanceHarness): void {
-  describe(`provider conformance: ${harness.name}`, () => {
+  for (const family of ['ipv4', 'ipv6'] as const) defineFamilySuite(harness, family);
+}
+
+function defineFamilySuite(harness: ConformanceHarness, family: Family): void {
+  const subnetOf = DESTINATIONS[family].subnet;
+  describe(`provider conformance: ${harness.name}, ${family}`, () => {
     let world: ConformanceWorld | undefined;
 
     afterEach(async () => {
@@ -111,9 +133,9 @@ export function defineConformanceSuite(harness: ConformanceHarness): void {
       world = undefined;
     });
 
-    async function setup(spec: WorldSpec): Promise<{ world: ConformanceWorld; leases: StaticLeases; reconciler: Reconciler }> {
-      world = await harness.createWorld(spec);
-      const leases = new StaticLeases();
+    async function setup(spec: Omit<WorldSpec, 'family'>): Promise<{ world: ConformanceWorld; leases: StaticLeases; reconciler: Reconciler }> {
+      world = await harness.createWorld({ ...spec, family });
+      const leases = new StaticLeases(family);
       const reconciler = new Reconciler(
         world.provider,
         leases,
@@ -174,7 +196,7 @@ export function defineConformanceSuite(harness: ConformanceHarness): void {
       for (const i of losers) expect(stateOf(report, i)).toBe('unrouted/route-limit');
       for (const i of winners) expect(stateOf(report, i)).toBe('routed');
       expect(report.results.filter((r) => !r.ok)).toEqual([]);
-      expect(report.tables[0]).toMatchObject({ limit, capacity, ownedAfter: capacity });
+      expect(poolOf(report, family)).toMatchObject({ limit, capacity, ownedAfter: capacity });
       expect(exitCodeFor(report)).toBe(3);
       await expectIdempotent(w, reconciler, report);
     });
@@ -228,9 +250,9 @@ export function defineConformanceSuite(harness: ConformanceHarness): void {
 
     it('never touches foreign routes, and reports a lease whose destination one holds', async () => {
       const { world: w, leases, reconciler } = await setup({ nodes: 3, limit: 10 });
-      await w.addForeignRoute('192.168.0.0/16');
+      await w.addForeignRoute(DESTINATIONS[family].outside);
       await w.addForeignRoute(subnetOf(2));
-      await w.addForeignRoute('10.1.200.0/24');
+      await w.addForeignRoute(subnetOf(200));
       const before = await w.foreignSnapshot();
       leaseNodes(w, leases, [1, 2, 3]);
 
@@ -238,7 +260,7 @@ export function defineConformanceSuite(harness: ConformanceHarness): void {
       expect(await w.foreignSnapshot()).toBe(before);
       expect(sorted(await w.ownedRoutes())).toEqual(sorted(expected(w, [1, 3])));
       expect(stateOf(report, 2)).toBe('conflict/conflict');
-      expect(report.tables[0]?.foreignCounted).toBe(harness.rules.baselineCounted + 3);
+      expect(poolOf(report, family)?.foreignCounted).toBe(harness.rules.baselineCounted + 3);
       expect(exitCodeFor(report)).toBe(3);
       await expectIdempotent(w, reconciler, report);
       expect(await w.foreignSnapshot()).toBe(before);
