@@ -28,6 +28,7 @@ import { ensureBuilt, startRoutesyncOn, type RoutesyncRun } from './lib/routesyn
 import { percentile, Results } from './lib/report.js';
 import type { BaselineConfig } from './baselines/common.js';
 import { gceColdStart } from './lib/gce.js';
+import { gceScale } from './lib/gce-scale.js';
 import { OWNER_MARKED, TABLE_DEFAULT } from '../test/helpers/route-facts.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -385,6 +386,7 @@ async function main(): Promise<void> {
     planner(results);
     await memory(results, etcd);
     if (wanted('gce-cold-500')) await gceColdStart(results, etcd, { timeScale: GCE_TIME_SCALE, log, freshPrefix });
+    await gceScale(results, etcd, { timeScale: GCE_TIME_SCALE, log, freshPrefix, wanted });
   } finally {
     await etcd.stop();
   }

@@ -19,8 +19,8 @@ export const declaration: ProviderDeclaration<GceSettings> = {
   // Only when projects.get cannot be read: 100 was the ROUTES quota of a new project in flannel's
   // day (250 is common now), so a project rarely holds fewer.
   routeLimitFallback: ROUTE_LIMIT_FALLBACK,
-  // The Compute client keeps large API descriptors alive; a small heap would slow every pass (src/heap-tuning.ts).
-  smallHeap: false,
+  // Measured at 10,000 leases: RSS 494 MB without, 194 MB (peak 236) with; passes cost more CPU (src/heap-tuning.ts).
+  smallHeap: true,
   flags: [
     {
       flag: PROJECT,
