@@ -8,6 +8,8 @@
  * `npm run demo -- --provider gce` tells the same story on GCE: the GCE simulator, a project whose
  * ROUTES quota is 100 and whose only other route is the network's default internet route, 110
  * leases for 110 instances.
+ *
+ * `npm run demo -- --dual-stack` tells the story of dual-stack leases on AWS (dual-stack.ts).
  */
 import type { Etcd3 } from 'etcd3';
 import { startEtcd, deleteLease, waitFor, type EtcdServer } from '../helpers/etcd.js';
@@ -264,8 +266,14 @@ if (makeStage === undefined) {
   process.stderr.write(`demo: invalid value for --provider: ${JSON.stringify(demoFor)} (aws-vpc or gce)\n`);
   process.exit(2);
 }
+// `--dual-stack`: the story of dual-stack leases on AWS (dual-stack.ts).
+const dualStack = process.argv.slice(2).includes('--dual-stack');
+if (dualStack && demoFor !== 'aws-vpc') {
+  process.stderr.write('demo: --dual-stack tells its story on aws-vpc only\n');
+  process.exit(2);
+}
 
-tell(makeStage).then(
+(dualStack ? (await import('./dual-stack.js')).tellDualStack() : tell(makeStage)).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`demo failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
