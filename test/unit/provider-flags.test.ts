@@ -119,8 +119,8 @@ describe('composed declarations', () => {
 describe('provider names stay in their folders', () => {
   // flannel's backend types (Backend.Type) share two provider names; there they are flannel's vocabulary.
   const ALLOWED: ReadonlyArray<readonly [file: string, text: string]> = [
-    ['src/leases/flannel.ts', "'aws-vpc'"],
-    ['src/leases/flannel.ts', "'gce'"],
+    ['src/leases/flannel-config.ts', "'aws-vpc'"],
+    ['src/leases/flannel-config.ts', "'gce'"],
     ['src/reconcile/reconciler.ts', "'aws-vpc'"],
     ['src/reconcile/reconciler.ts', "'gce'"],
   ];
