@@ -98,6 +98,8 @@ describe('EtcdLeaseSource against a real etcd', () => {
     expect(snap.revision).toBeGreaterThanOrEqual(withTtl.revision);
     expect(snap.invalid.map(i => [i.key.slice(prefix.length), i.subnet ?? null])).toEqual([
       ['/subnets/10.1.19.5-24', null],
+      // The config has no EnableIPv6: the dual-stack key's IPv6 half is reported, its IPv4 half used.
+      ['/subnets/10.1.3.0-24&fc00::-64', 'fc00::/64'],
       ['/subnets/10.1.300.0-24', null],
       ['/subnets/10.1.4.0-24', '10.1.4.0/24'],
       ['/subnets/10.2.0.0-24', '10.2.0.0/24'],
@@ -345,7 +347,11 @@ describe('EtcdLeaseSource against a real etcd', () => {
       lease: kv.lease,
     }));
     expect(snap).toEqual(buildLeaseSnapshot({ prefix, revision: snap?.revision ?? 0, configText: config, kvs }));
-    expect(snap?.invalid.map(i => i.reason)).toEqual([expect.stringMatching(/duplicate lease/), expect.stringMatching(/not an IPv4/)]);
+    expect(snap?.invalid.map(i => i.reason)).toEqual([
+      expect.stringMatching(/duplicate lease/),
+      expect.stringMatching(/^IPv6 half fc00::\/64: EnableIPv6 is false/),
+      expect.stringMatching(/not an IPv4/),
+    ]);
   });
 
   it('stop() leaves a passed-in client open, and an aborted signal stops it', async () => {
