@@ -112,7 +112,7 @@ async function memoryRun(results: Results, etcd: EtcdServer, context: GceScaleCo
   const prefix = context.freshPrefix('gce-mem');
   const profile = process.env['BENCH_GCE_PROFILE'];
   const hook = new URL('./profile-hook.mjs', import.meta.url).pathname;
-  const env = profile !== undefined && leases > 10 ? { NODE_OPTIONS: `--import ${hook}`, BENCH_PROFILE_DIR: profile } : {};
+  const env = profile !== undefined ? { NODE_OPTIONS: `--import ${hook}`, BENCH_PROFILE_DIR: profile } : {};
   try {
     await writeLeases(etcd.client, prefix, world.nodes, 128);
     const proc = start(world, etcd, prefix, { resync: '3s', routeLimit: 1000, env });
@@ -130,7 +130,7 @@ async function memoryRun(results: Results, etcd: EtcdServer, context: GceScaleCo
       results.add(name, 'resync_pass_p50', percentile(done.slice(1).map((p) => Number(p['durationMs'])), 50), 'ms');
       for (const method of READS) results.add(name, `${method}_per_interval`, (count(world, [method]) - (firstReads[method] ?? 0)) / intervals, 'calls');
       results.add(name, 'writes_after_first_pass', count(world, WRITES) - firstWrites, 'calls', 0);
-      if (profile !== undefined && leases > 10) {
+      if (profile !== undefined) {
         proc.child.kill('SIGUSR2');
         await until(() => false, 8000, 500);
       }
