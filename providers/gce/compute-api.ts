@@ -17,6 +17,7 @@ import type * as Compute from '@google-cloud/compute';
 import type { protos } from '@google-cloud/compute';
 import { GoogleAuth, PassThroughClient, type AuthClient } from 'google-auth-library';
 import { anySignal, linkedSignal } from '../../src/abort.js';
+import { normaliseError } from './api-errors.js';
 
 export type GceRoute = protos.google.cloud.compute.v1.IRoute;
 export type GceOperation = protos.google.cloud.compute.v1.IOperation;
@@ -73,116 +74,6 @@ export interface InstancesPage {
 
 export interface GceProjectQuotas {
   readonly quotas: ReadonlyArray<{ readonly metric: string; readonly limit?: number; readonly usage?: number }>;
-}
-
-/** A Compute API error as routesync classifies it (src/errors.ts reads `status` and `errors[0].reason`). */
-export class GceApiError extends Error {
-  override readonly name = 'GceApiError';
-  readonly status: number | undefined;
-  readonly httpStatusCode: number | undefined;
-  readonly reason: string | undefined;
-  readonly errors: ReadonlyArray<{ readonly reason?: string; readonly message?: string; readonly domain?: string }>;
-  /**
-   * What the library threw. Not `cause`: src/errors.ts falls back to classifying a cause, and the
-   * library's error (a GaxiosError with a numeric code) would mask the reason read here.
-   */
-  readonly original: unknown;
-
-  constructor(
-    message: string,
-    options: { readonly status?: number; readonly reason?: string; readonly domain?: string; readonly original?: unknown },
-  ) {
-    super(message);
-    this.original = options.original;
-    this.status = options.status;
-    this.httpStatusCode = options.status;
-    this.reason = options.reason;
-    this.errors =
-      options.reason !== undefined ? [{ reason: options.reason, message, ...(options.domain !== undefined ? { domain: options.domain } : {}) }] : [];
-  }
-}
-
-/** A DONE operation that carries an error: the change failed after GCE accepted it. */
-export class GceOperationError extends Error {
-  override readonly name = 'GceOperationError';
-  readonly status: number | undefined;
-  readonly httpStatusCode: number | undefined;
-  /** The operation's `error.errors[]`; `code` is e.g. `QUOTA_EXCEEDED` (src/errors.ts reads `errors[0].code`). */
-  readonly errors: ReadonlyArray<{ readonly code: string; readonly message: string }>;
-  readonly operation: string;
-
-  constructor(operation: GceOperation) {
-    const errors = (operation.error?.errors ?? []).map((e) => ({ code: e.code ?? 'UNKNOWN', message: e.message ?? '' }));
-    const first = errors[0];
-    super(
-      `operation ${operation.name ?? '?'} (${operation.operationType ?? '?'} ${shortTarget(operation.targetLink)}) failed: ` +
-        (first !== undefined ? `${first.code}: ${first.message}` : 'unknown error'),
-    );
-    const status = typeof operation.httpErrorStatusCode === 'number' && operation.httpErrorStatusCode > 0 ? operation.httpErrorStatusCode : undefined;
-    this.status = status;
-    this.httpStatusCode = status;
-    this.errors = errors;
-    this.operation = operation.name ?? '';
-  }
-}
-
-function shortTarget(link: string | null | undefined): string {
-  return link?.split('/').slice(-3).join('/') ?? '?';
-}
-
-/**
- * Turns whatever the library threw into a GceApiError (or returns an abort / network error as is,
- * for src/errors.ts to classify by its code).
- */
-export function normaliseError(err: unknown): unknown {
-  if (err instanceof GceApiError || err instanceof GceOperationError) return err;
-  if (typeof err !== 'object' || err === null) return err;
-  const e = err as Record<string, unknown>;
-  const response = e['response'] as { status?: unknown; data?: unknown } | undefined;
-  const status = firstNumber(e['httpStatusCode'], typeof e['status'] === 'number' ? e['status'] : undefined, response?.status);
-  // A network-level failure (no HTTP status): leave it for classifyError (ECONNRESET, AbortError, …).
-  if (status === undefined) return err;
-  const message = typeof e['message'] === 'string' ? e['message'] : String(err);
-  let reason: string | undefined;
-  let domain: string | undefined;
-  let text = message;
-  const fromErrors = (errors: unknown): void => {
-    if (!Array.isArray(errors)) return;
-    const first = errors[0] as Record<string, unknown> | undefined;
-    if (first === undefined) return;
-    if (typeof first['reason'] === 'string') reason = first['reason'];
-    if (typeof first['domain'] === 'string') domain = first['domain'];
-  };
-  // v7 GoogleError: errors[] on the error; v6 GaxiosError: the JSON body as the message.
-  fromErrors(e['errors']);
-  const body = parseJson(message) ?? (typeof response?.data === 'object' ? response.data : undefined);
-  const inner = (body as { error?: { message?: unknown; errors?: unknown } } | undefined)?.error;
-  if (inner !== undefined) {
-    if (typeof inner.message === 'string') text = inner.message;
-    if (reason === undefined) fromErrors(inner.errors);
-  }
-  if (reason === undefined && typeof e['reason'] === 'string') reason = e['reason'];
-  return new GceApiError(text, {
-    status,
-    ...(reason !== undefined ? { reason } : {}),
-    ...(domain !== undefined ? { domain } : {}),
-    original: err,
-  });
-}
-
-function parseJson(text: string): unknown {
-  const trimmed = text.trim();
-  if (!trimmed.startsWith('{')) return undefined;
-  try {
-    return JSON.parse(trimmed);
-  } catch {
-    return undefined;
-  }
-}
-
-function firstNumber(...values: unknown[]): number | undefined {
-  for (const value of values) if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
-  return undefined;
 }
 
 // ---------------------------------------------------------------- the real clients

@@ -22,7 +22,8 @@ import type { AuthClient } from 'google-auth-library';
 import { withSignal } from '../../src/abort.js';
 import { ConfigError, classifyError } from '../../src/errors.js';
 import type { Change, NodeResolution, RouteProvider, RouteTable } from '../provider.js';
-import { GceApiError, computeApiFromSettings, createAuthClient, type GceApi, type GceOperation, type GceRoute } from './compute-api.js';
+import { computeApiFromSettings, createAuthClient, type GceApi, type GceOperation, type GceRoute } from './compute-api.js';
+import { GceApiError } from './api-errors.js';
 import { nodeEligibility } from './eligibility.js';
 import { InstanceLookups } from './instances.js';
 import { waitDone, type OperationWaitOptions, type WaitClock } from './operation-wait.js';
@@ -39,12 +40,10 @@ import {
   type MappingContext,
 } from './route-mapping.js';
 
+export { GceApiError, GceOperationError, normaliseError } from './api-errors.js';
 export {
-  GceApiError,
-  GceOperationError,
   computeApiFromSettings,
   createAuthClient,
-  normaliseError,
   parseEndpoint,
   WAIT_REQUEST_TIMEOUT_MS,
   type ComputeClientSettings,

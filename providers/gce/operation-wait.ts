@@ -1,6 +1,7 @@
 /** Waiting for a GCE operation to be DONE: backed-off waits, a deadline, errors inside DONE operations. */
 import { linkedSignal, sleep } from '../../src/abort.js';
-import { GceApiError, GceOperationError, type GceApi, type GceOperation } from './compute-api.js';
+import type { GceApi, GceOperation } from './compute-api.js';
+import { GceApiError, GceOperationError } from './api-errors.js';
 
 /** How long one change waits for its operation. */
 export interface OperationWaitOptions {

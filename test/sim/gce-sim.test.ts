@@ -11,7 +11,7 @@ import { GlobalOperationsClient, InstancesClient, ProjectsClient, RoutesClient }
 import { PassThroughClient } from 'google-auth-library';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classifyError } from '../../src/errors.js';
-import { GceApiError, normaliseError } from '../../providers/gce/compute-api.js';
+import { GceApiError, normaliseError } from '../../providers/gce/api-errors.js';
 import { ManualClock, startGceSimulator, type GceSimulator, type GceSimulatorOptions, type GceWorld, type SimInstance } from './gce/index.js';
 
 const PROJECT = 'sim-project';
