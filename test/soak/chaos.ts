@@ -328,10 +328,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (!Array.isArray(doc.leases) || doc.leases.length !== live.size || !Array.isArray(doc.tables)) return false;
       return tables.every((t) => doc.tables?.find((d) => d.id === t)?.owned === c.flannelRoutes(t).size);
     };
+    /**
+     * Every live replica holds its campaign key: a standby whose session the last etcd restart ended
+     * re-campaigns after its back-off (up to 10 s), a write that answers that fault, not an idle one.
+     */
+    const campaignsSettled = async (): Promise<boolean> => {
+      const keys = await e.client.getAll().prefix(`election//routesync/${CLUSTER}/leader/`).keys().catch(() => null);
+      return keys !== null && keys.length === alive().length;
+    };
     const quietPhase = async (ms: number): Promise<void> => {
       const settleFrom = Date.now();
-      const settled = await waitFor(async () => ((await statusSettled()) ? true : undefined), { timeoutMs: STATUS_SETTLE_MS, intervalMs: 250 }).catch(() => false);
-      if (!settled) notes.push(`quiet phase: the status document in etcd did not describe the converged world within ${STATUS_SETTLE_MS} ms`);
+      const settled = await waitFor(async () => ((await statusSettled()) && (await campaignsSettled()) ? true : undefined), {
+        timeoutMs: STATUS_SETTLE_MS,
+        intervalMs: 250,
+      }).catch(() => false);
+      if (!settled) notes.push(`quiet phase: the status document and the campaigns in etcd did not settle within ${STATUS_SETTLE_MS} ms`);
       const settleMs = Date.now() - settleFrom;
       const from = await revision();
       const fromAt = Date.now();
