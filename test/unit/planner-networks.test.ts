@@ -17,7 +17,7 @@ function subnet(ref: Ref): string {
 }
 
 /** A lease of `network` named by its ref, with create_revision `rev` (global across networks in etcd). */
-function lease(ref: Ref, rev: number, network = ref.split(':')[0]): Lease {
+function lease(ref: Ref, rev: number, network: string = ref.split(':')[0] ?? ''): Lease {
   const s = subnet(ref);
   return {
     key: `/coreos.com/network/${network}/subnets/${s.replace('/', '-')}`,
