@@ -11,6 +11,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface EtcdConfig {
   readonly endpoints: readonly string[];
   readonly prefix: string;
+  /** flannel's multi-network mode: the networks under `prefix`; absent: the single network at `<prefix>/config`. */
+  readonly networks?: readonly string[];
   readonly caFile?: string;
   readonly certFile?: string;
   readonly keyFile?: string;

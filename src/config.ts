@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { ProviderDeclaration } from '../providers/declaration.js';
 import { findProvider, providerDeclarations, providerNames } from '../providers/registry.js';
 import { LOG_LEVELS, UsageError, HelpShown, type Config, type ListenAddress, type LogLevel } from './config-types.js';
-import { bad, positiveInt, url } from './flags/checks.js';
+import { bad, networkNames, positiveInt, url } from './flags/checks.js';
 import { envName, type FlagSpec } from './flags/spec.js';
 import { checkTlsFiles } from './flags/tls-files.js';
 import { rejectUnknownEnv } from './flags/unknown-env.js';
@@ -69,6 +69,9 @@ export function buildCommand(): Command {
     .addOption(valueOption('--provider <name>', `cloud provider: ${providerNames().join(' or ')} (required)`))
     .addOption(valueOption('--etcd-endpoints <urls>', 'comma-separated etcd v3 endpoints', 'http://127.0.0.1:2379'))
     .addOption(valueOption('--etcd-prefix <path>', "flannel's etcd prefix: <prefix>/config, <prefix>/subnets/", '/coreos.com/network'))
+    .addOption(
+      new Option('--networks <names>', "flannel's multi-network mode: the networks under --etcd-prefix, comma-separated (<prefix>/<name>/config, <prefix>/<name>/subnets/)").argParser(collect),
+    )
     .addOption(valueOption('--etcd-cafile <file>', 'CA certificate for TLS to etcd'))
     .addOption(valueOption('--etcd-certfile <file>', 'client certificate for TLS to etcd'))
     .addOption(valueOption('--etcd-keyfile <file>', 'client key for TLS to etcd'))
@@ -187,6 +190,8 @@ export function parseConfig(
   const prefix = (values.text('etcdPrefix') ?? '').replace(/\/+$/, '');
   if (!prefix.startsWith('/')) throw bad(values.label('--etcd-prefix'), values.text('etcdPrefix') ?? '', 'expected an absolute key path such as /coreos.com/network');
 
+  const networks = networkNames(values.label('--networks'), values.list('networks'));
+
   const tlsFiles = { caFile: values.text('etcdCafile'), certFile: values.text('etcdCertfile'), keyFile: values.text('etcdKeyfile') };
   if ((tlsFiles.certFile === undefined) !== (tlsFiles.keyFile === undefined)) {
     throw new UsageError('--etcd-certfile and --etcd-keyfile go together: give both or neither');
@@ -227,6 +232,7 @@ export function parseConfig(
     etcd: {
       endpoints,
       prefix,
+      ...(networks.length > 0 ? { networks } : {}),
       ...(tlsFiles.caFile !== undefined ? { caFile: tlsFiles.caFile } : {}),
       ...(tlsFiles.certFile !== undefined ? { certFile: tlsFiles.certFile } : {}),
       ...(tlsFiles.keyFile !== undefined ? { keyFile: tlsFiles.keyFile } : {}),

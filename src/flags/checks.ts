@@ -27,3 +27,19 @@ export function url(flag: string, value: string): string {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw bad(flag, value, 'expected an http:// or https:// URL');
   return value;
 }
+
+/** flannel network names (`--networks`): one path segment each, so `<prefix>/<name>/config` stays unambiguous. */
+const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+export function networkNames(flag: string, names: readonly string[]): string[] {
+  const seen = new Set<string>();
+  for (const name of names) {
+    // `subnets` and `config` are the single network's own keys under the prefix.
+    if (!NETWORK_NAME.test(name) || name === 'subnets' || name === 'config') {
+      throw bad(flag, name, 'expected network names of letters, digits, ".", "_" or "-", other than subnets and config');
+    }
+    if (seen.has(name)) throw bad(flag, name, 'expected each network once');
+    seen.add(name);
+  }
+  return [...seen];
+}

@@ -20,6 +20,8 @@ export interface Listing {
   readonly revision: number;
   readonly subnets: Map<string, RawKeyValue>;
   readonly config: RawKeyValue | null;
+  /** flannel's multi-network mode: each selected network's config key, when present. */
+  readonly networkConfigs?: ReadonlyMap<string, RawKeyValue>;
 }
 
 export type WatchEnd =
@@ -48,9 +50,42 @@ export function toRaw(kv: IKeyValue): RawKeyValue {
   };
 }
 
-/** Reads subnets (paged) and config at one revision. */
-export async function listFlannel(client: Etcd3, prefix: string, pageSize: number): Promise<Listing> {
-  const start = Buffer.from(subnetsPrefix(prefix));
+/**
+ * Reads subnets (paged) and config at one revision. With `networks` (multi-network mode) one paged
+ * range over all of `<prefix>/` picks every selected network's config and leases out of it.
+ */
+export async function listFlannel(client: Etcd3, prefix: string, pageSize: number, networks: readonly string[] = []): Promise<Listing> {
+  if (networks.length > 0) return listNetworks(client, prefix, pageSize, networks);
+  const { revision, kvs: subnets } = await listRange(client, subnetsPrefix(prefix), pageSize);
+  const configResponse = await client.get(configKey(prefix)).revision(revision).exec();
+  const configKv = configResponse.kvs[0];
+  return { revision, subnets, config: configKv === undefined ? null : toRaw(configKv) };
+}
+
+async function listNetworks(client: Etcd3, prefix: string, pageSize: number, networks: readonly string[]): Promise<Listing> {
+  const { revision, kvs } = await listRange(client, `${prefix}/`, pageSize, (key) => {
+    const rest = key.slice(prefix.length + 1);
+    const cut = rest.indexOf('/');
+    return cut > 0 && networks.includes(rest.slice(0, cut));
+  });
+  const subnets = new Map<string, RawKeyValue>();
+  const networkConfigs = new Map<string, RawKeyValue>();
+  for (const [key, kv] of kvs) {
+    const name = networks.find((n) => key === configKey(`${prefix}/${n}`));
+    if (name !== undefined) networkConfigs.set(name, kv);
+    else subnets.set(key, kv);
+  }
+  return { revision, subnets, config: null, networkConfigs };
+}
+
+/** Every key under `start`, paged, all pages at the revision of the first; `keep` filters as it goes. */
+async function listRange(
+  client: Etcd3,
+  startKey: string,
+  pageSize: number,
+  keep: (key: string) => boolean = () => true,
+): Promise<{ revision: number; kvs: Map<string, RawKeyValue> }> {
+  const start = Buffer.from(startKey);
   const end = prefixEnd(start);
   const subnets = new Map<string, RawKeyValue>();
   let revision: number | undefined;
@@ -62,16 +97,14 @@ export async function listFlannel(client: Etcd3, prefix: string, pageSize: numbe
     if (revision === undefined) revision = Number(page.header.revision);
     for (const kv of page.kvs) {
       const raw = toRaw(kv);
-      subnets.set(raw.key, raw);
+      if (keep(raw.key)) subnets.set(raw.key, raw);
     }
     const last = page.kvs[page.kvs.length - 1];
     if (!page.more || last === undefined) break;
     from = Buffer.concat([last.key, Buffer.from([0])]);
   }
   if (revision === undefined) throw new Error('etcd range response without a header revision');
-  const configResponse = await client.get(configKey(prefix)).revision(revision).exec();
-  const configKv = configResponse.kvs[0];
-  return { revision, subnets, config: configKv === undefined ? null : toRaw(configKv) };
+  return { revision, kvs: subnets };
 }
 
 /** True when etcd says `revision` has been compacted (a cheap keys-only read at that revision). */

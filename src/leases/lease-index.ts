@@ -47,10 +47,16 @@ export class LeaseIndex {
   private configError: string | undefined;
   private cached: LeaseSnapshot | null = null;
 
+  /** `network`: the multi-network mode's name for `prefix` (`<etcd prefix>/<name>`), tagged on every entry. */
   constructor(
     private readonly prefix: string,
     private readonly onInvalid: (bad: InvalidLease) => void = () => {},
+    private readonly network?: string,
   ) {}
+
+  private tag<T extends Lease | InvalidLease>(entry: T): T {
+    return this.network === undefined ? entry : { ...entry, network: this.network };
+  }
 
   /** Lease-like keys, valid or not. */
   get size(): number {
@@ -131,9 +137,9 @@ export class LeaseIndex {
     const parsed = parseLeaseKv(kv, this.prefix, this.config, this.configError);
     if ('skip' in parsed) return [];
     this.raws.set(kv.key, kv);
-    for (const bad of parsed.invalid) this.invalid.set(entryId(kv.key, bad.family), bad);
+    for (const bad of parsed.invalid) this.invalid.set(entryId(kv.key, bad.family), this.tag(bad));
     if (parsed.candidates.length === 0) return [];
-    this.candidates.set(kv.key, [...parsed.candidates]);
+    this.candidates.set(kv.key, parsed.candidates.map((c) => (this.network === undefined ? c : { ...c, lease: this.tag(c.lease) })));
     const subnets: string[] = [];
     for (const candidate of parsed.candidates) {
       const subnet = candidate.lease.subnet;
@@ -196,7 +202,7 @@ export class LeaseIndex {
     for (const key of keys) {
       const candidate = this.candidate(key, subnet);
       if (candidate === undefined || holder === undefined) continue;
-      const duplicate = duplicateLease(candidate.lease, holder);
+      const duplicate = this.tag(duplicateLease(candidate.lease, holder));
       const id = entryId(key, duplicate.family);
       if (candidate.lease.key === holder.key) this.invalid.delete(id);
       else this.invalid.set(id, duplicate);

@@ -16,66 +16,14 @@ import { performance } from 'node:perf_hooks';
 
 import { ClientClosedError, type Etcd3, type IWatchResponse } from 'etcd3';
 
-import { createEtcdClient, describeEtcdError, errorMessage, etcdEndpoints, type EtcdClientOptions } from './etcd-client.js';
-import { isCompacted, listFlannel, toRaw, watchFlannel, type Listing } from './etcd-reads.js';
-import { DEFAULT_PREFIX, configFromText, configKey, normalizePrefix, subnetsPrefix, type RawKeyValue } from './flannel.js';
-import { LeaseIndex } from './lease-index.js';
+import { createEtcdClient, describeEtcdError, errorMessage, etcdEndpoints } from './etcd-client.js';
+import { isCompacted, listFlannel, watchFlannel, type Listing } from './etcd-reads.js';
+import { DEFAULT_PREFIX, normalizePrefix } from './flannel.js';
+import { NetworkKeys } from './lease-networks.js';
+import type { EtcdLeaseSourceOptions, LeaseSourceChange, LeaseSourceLogger, LeaseSourceStatus } from './lease-source-types.js';
 import type { LeaseSnapshot } from './types.js';
 
-/** The part of a pino logger the source uses. */
-export interface LeaseSourceLogger {
-  debug(obj: Record<string, unknown>, msg?: string): void;
-  info(obj: Record<string, unknown>, msg?: string): void;
-  warn(obj: Record<string, unknown>, msg?: string): void;
-  error(obj: Record<string, unknown>, msg?: string): void;
-}
-
-/** Why listeners were called. Listeners are triggers: read `snapshot()` for the state. */
-export type LeaseSourceChange =
-  /** A key under `subnets/` (kind `lease`) or the config key (kind `config`) changed. */
-  | { readonly type: 'put' | 'delete'; readonly kind: 'lease' | 'config'; readonly key: string; readonly revision: number }
-  /** A (re-)listing completed and its watch is live: the view is fresh again. */
-  | { readonly type: 'listed'; readonly revision: number }
-  /** The view is no longer fresh (`snapshot()` is null until the next `listed`). */
-  | { readonly type: 'stale'; readonly reason: string };
-
-export interface LeaseSourceStatus {
-  readonly fresh: boolean;
-  /** Revision of the current view, null before the first listing. */
-  readonly revision: number | null;
-  /** Listings done (the first one included). */
-  readonly listings: number;
-  /** The last failure talking to etcd, cleared by the next successful listing. */
-  readonly lastError: string | null;
-  /** Date.now() of the last time the view became fresh / stale. */
-  readonly freshSince: number | null;
-  readonly staleSince: number | null;
-  /** Keys under `subnets/` parsed and validated since start (one per key per listing, event or config change). */
-  readonly keysParsed: number;
-}
-
-interface SourceCommonOptions {
-  /** flannel's etcd prefix. Default `/coreos.com/network`. */
-  readonly prefix?: string;
-  readonly logger?: LeaseSourceLogger;
-  /** Backoff between failed attempts: starts at `initialDelayMs`, doubles up to `maxDelayMs`. Defaults 200 / 5000. */
-  readonly retry?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
-  /** Keys per listing page. Default 1000. */
-  readonly pageSize?: number;
-  /** Give up on a watcher that etcd has not acknowledged within this time. Default 10000. */
-  readonly watchConnectTimeoutMs?: number;
-  /**
-   * Test hook: runs after a listing is installed and before its watch starts, with the listing's
-   * revision (tests use it to write and compact in that window). Not for production use.
-   */
-  readonly beforeWatch?: (revision: number) => Promise<void> | void;
-}
-
-export type EtcdLeaseSourceOptions = SourceCommonOptions &
-  (
-    | { /** A client owned by the caller: `stop()` does not close it. */ readonly client: Etcd3 }
-    | ({ readonly client?: undefined } & EtcdClientOptions)
-  );
+export type { EtcdLeaseSourceOptions, LeaseSourceChange, LeaseSourceLogger, LeaseSourceStatus } from './lease-source-types.js';
 
 /** What an operator needs to read in every outage warning: nothing is being changed, and what to check. */
 const OUTAGE_GUIDANCE =
@@ -125,8 +73,7 @@ export class EtcdLeaseSource {
   private controller: AbortController | null = null;
   private running: Promise<void> | null = null;
 
-  private readonly index: LeaseIndex;
-  private config: RawKeyValue | null = null;
+  private readonly keys: NetworkKeys;
   private revision = 0;
   private listed = false;
   private fresh = false;
@@ -136,8 +83,6 @@ export class EtcdLeaseSource {
   private staleSince: number | null = null;
   /** Monotonic: when the view went stale, or when start() was called while it never was fresh. */
   private staleSinceMono: number | null = null;
-
-  private loggedConfig: string | null = null;
 
   constructor(options: EtcdLeaseSourceOptions) {
     if (options.client !== undefined) {
@@ -154,9 +99,7 @@ export class EtcdLeaseSource {
     this.pageSize = Math.max(1, options.pageSize ?? 1000);
     this.watchConnectTimeoutMs = options.watchConnectTimeoutMs ?? 10_000;
     this.beforeWatch = options.beforeWatch;
-    this.index = new LeaseIndex(this.prefix, bad => {
-      this.logger.warn({ key: bad.key, ...(bad.subnet === undefined ? {} : { subnet: bad.subnet }), reason: bad.reason }, 'skipping invalid flannel lease');
-    });
+    this.keys = new NetworkKeys(this.prefix, options.networks, this.logger);
   }
 
   /** Starts listing and watching in the background; `signal` (or `stop()`) ends it. Call once. */
@@ -185,7 +128,7 @@ export class EtcdLeaseSource {
 
   /** The current view, or null while it is not complete and fresh. */
   snapshot(): LeaseSnapshot | null {
-    return this.fresh ? this.index.snapshot() : null;
+    return this.fresh ? this.keys.snapshot() : null;
   }
 
   isFresh(): boolean {
@@ -200,7 +143,7 @@ export class EtcdLeaseSource {
       lastError: this.lastError,
       freshSince: this.freshSince,
       staleSince: this.staleSince,
-      keysParsed: this.index.keysParsed,
+      keysParsed: this.keys.keysParsed,
     };
   }
 
@@ -268,7 +211,7 @@ export class EtcdLeaseSource {
 
       let listing: Listing;
       try {
-        listing = await listFlannel(this.client, this.prefix, this.pageSize);
+        listing = await listFlannel(this.client, this.prefix, this.pageSize, this.keys.names);
       } catch (err) {
         if (signal.aborted) break;
         if (err instanceof ClientClosedError) {
@@ -335,13 +278,11 @@ export class EtcdLeaseSource {
 
   /** Swaps a complete listing in. It becomes visible (fresh) once its watch is acknowledged. */
   private install(listing: Listing): void {
-    this.config = listing.config;
     this.revision = listing.revision;
     this.listed = true;
     this.listings++;
     this.lastError = null;
-    this.index.revision = listing.revision;
-    this.index.reset(listing.subnets.values(), this.parseConfig());
+    this.keys.install(listing, listing.revision);
   }
 
   /** The watch following a listing is live: the view is complete and will be kept current. */
@@ -354,8 +295,8 @@ export class EtcdLeaseSource {
     this.logger.info(
       {
         revision: this.revision,
-        leases: this.index.validCount,
-        invalid: this.index.invalidCount,
+        leases: this.keys.validCount,
+        invalid: this.keys.invalidCount,
         listing: this.listings,
       },
       'flannel lease view is fresh (listed and watching)',
@@ -383,53 +324,15 @@ export class EtcdLeaseSource {
     }
   }
 
-  /** Parses the config and logs it when it changed. */
-  private parseConfig(): ReturnType<typeof configFromText> {
-    const parsed = configFromText(this.config?.value ?? null, this.prefix);
-    const signature = `${this.config?.modRevision ?? 'none'}|${'error' in parsed ? parsed.error : JSON.stringify(parsed.config)}`;
-    if (signature === this.loggedConfig) return parsed;
-    this.loggedConfig = signature;
-    if ('error' in parsed) {
-      this.logger.error(
-        { key: configKey(this.prefix), err: parsed.error, leaseKeys: this.index.size },
-        'flannel network config is unusable: no lease can be validated or routed',
-      );
-      return parsed;
-    }
-    this.logger.info({ key: configKey(this.prefix), ...parsed.config }, 'flannel network config');
-    for (const warning of parsed.warnings) this.logger.warn({ key: configKey(this.prefix) }, warning);
-    return parsed;
-  }
-
   private apply(response: IWatchResponse): void {
-    const configName = configKey(this.prefix);
-    const subnetPrefix = subnetsPrefix(this.prefix);
-    const changes: LeaseSourceChange[] = [];
     let revision = this.revision;
-    // A new config first (the last one in the response wins), so the leases are validated against it.
-    const configEvent = response.events.findLast(event => event.kv.key.toString('utf8') === configName);
-    if (configEvent !== undefined) {
-      this.config = configEvent.type === 'Delete' ? null : toRaw(configEvent.kv);
-      this.index.setConfig(this.parseConfig());
-    }
-    for (const event of response.events) {
-      const raw = toRaw(event.kv);
-      revision = Math.max(revision, raw.modRevision as number);
-      const type = event.type === 'Delete' ? 'delete' : 'put';
-      if (raw.key === configName) {
-        changes.push({ type, kind: 'config', key: raw.key, revision: raw.modRevision as number });
-      } else if (raw.key.startsWith(subnetPrefix)) {
-        if (type === 'put') this.index.put(raw);
-        else this.index.delete(raw.key);
-        changes.push({ type, kind: 'lease', key: raw.key, revision: raw.modRevision as number });
-      }
-    }
+    for (const event of response.events) revision = Math.max(revision, Number(event.kv.mod_revision));
     if (response.events.length === 0) {
       // A progress notification: etcd sends them only to watchers that are caught up.
       revision = Math.max(revision, Number(response.header.revision));
     }
     this.revision = revision;
-    this.index.revision = revision;
+    const changes = this.keys.apply(response, revision);
     for (const change of changes) {
       if (change.type === 'put' || change.type === 'delete') {
         this.logger.debug({ key: change.key, revision: change.revision }, `flannel ${change.kind} ${change.type}`);

@@ -28,6 +28,8 @@ export interface NetworkConfig {
 export interface Lease {
   /** The etcd key, e.g. `/coreos.com/network/subnets/10.1.19.0-24`. */
   readonly key: string;
+  /** flannel's multi-network mode: the network the key lies under; absent with a single network. */
+  readonly network?: string;
   /** Absent: ipv4. */
   readonly family?: Family;
   /** Canonical subnet taken from the key: `10.1.19.0/24` (IPv4 half), `fc00:0:0:1::/64` (IPv6 half). */
@@ -44,6 +46,8 @@ export interface Lease {
 /** A key under `subnets/`, or one half of it, that could not be used, with why. */
 export interface InvalidLease {
   readonly key: string;
+  /** As Lease.network. */
+  readonly network?: string;
   /** The half that is invalid; absent when the whole key is (it did not parse, or no config). */
   readonly family?: Family;
   /** The subnet, when the key itself parsed (so its route can be left alone). */
@@ -60,4 +64,18 @@ export interface LeaseSnapshot {
   /** Valid lease halves: a dual-stack lease appears once per family. */
   readonly leases: readonly Lease[];
   readonly invalid: readonly InvalidLease[];
+  /**
+   * flannel's multi-network mode: each selected network's config, in --networks order. Then `leases`
+   * and `invalid` hold every network's (each tagged with it), and `config` is the first usable one
+   * (null when none is usable).
+   */
+  readonly networks?: readonly NetworkView[];
+}
+
+/** One network of flannel's multi-network mode. */
+export interface NetworkView {
+  readonly name: string;
+  /** null when `<prefix>/<name>/config` is missing or invalid: that network's leases are all invalid. */
+  readonly config: NetworkConfig | null;
+  readonly configError?: string;
 }

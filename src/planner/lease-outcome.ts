@@ -35,7 +35,7 @@ export interface LeaseVerdicts {
 
 export function leaseOutcome(parsed: ParsedLease, verdict: LeaseVerdicts | undefined): LeaseOutcome {
   const { lease, resolution } = parsed;
-  const base = { key: lease.key, family: parsed.family, subnet: lease.subnet, nodeIp: lease.nodeIp, createRevision: lease.createRevision };
+  const base = { key: lease.key, ...(lease.network === undefined ? {} : { network: lease.network }), family: parsed.family, subnet: lease.subnet, nodeIp: lease.nodeIp, createRevision: lease.createRevision };
   if (parsed.noIpv6Interface !== undefined) {
     return {
       ...base,

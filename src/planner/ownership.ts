@@ -30,3 +30,26 @@ export function ownership(networks: OwnedNetworks, inside: ReadonlySet<string> |
     return cidr !== undefined && networks.ipv4 !== undefined && cidrContains(networks.ipv4, cidr);
   };
 }
+
+/** One network's space, named in flannel's multi-network mode (undefined: the single network). */
+export interface NamedNetworks extends OwnedNetworks {
+  readonly name: string | undefined;
+}
+
+/**
+ * The network that owns a route, by the same rule as ownership(), or undefined when none does.
+ * `inside`: lease subnets by their network's name, known to lie inside it.
+ */
+export function ownerNetwork(
+  spaces: readonly NamedNetworks[],
+  inside: ReadonlyMap<string, { readonly network?: string | undefined }>,
+): (route: ActualRoute) => NamedNetworks | undefined {
+  const byName = new Map(spaces.map((space) => [space.name, space]));
+  const owns = spaces.map((space) => [space, ownership(space, new Set<string>())] as const);
+  return (route) => {
+    if (!route.bearsOwnerMarks || !route.inManagedSpace) return undefined;
+    const leased = inside.get(route.destination);
+    if (leased !== undefined) return byName.get(leased.network);
+    return owns.find(([, owned]) => owned(route))?.[0];
+  };
+}

@@ -13,7 +13,7 @@ import { cidrContains, compareCidrs, parseCidr, tryParseCidr } from '../net/cidr
 import { cidr6Contains, compareCidrs6, compareDestinations, parseCidr6, tryParseCidr6 } from '../net/cidr6.js';
 import { countTable, counts, poolOf, separateIpv6Pool, weightOf, type Pool, type TableCount } from './counting.js';
 import { leaseOutcome, type LeaseVerdicts, type ParsedLease } from './lease-outcome.js';
-import { ownership } from './ownership.js';
+import { ownerNetwork, type NamedNetworks } from './ownership.js';
 import { applyPolicies, type Changes, type PlannedDelete } from './policy/changes.js';
 import { deleteCap } from './policy/delete-cap.js';
 import { emptyViewGuard } from './policy/empty-view-guard.js';
@@ -27,6 +27,7 @@ export type {
   LeaseState,
   Plan,
   PlanInput,
+  PlanNetwork,
   PlanPolicy,
   TableBudget,
   TableOutcome,
@@ -51,6 +52,15 @@ function compareSubnets(a: ParsedLease, b: ParsedLease): number {
   if (a.cidr !== undefined && b.cidr !== undefined) return compareCidrs(a.cidr, b.cidr);
   if (a.cidr6 !== undefined && b.cidr6 !== undefined) return compareCidrs6(a.cidr6, b.cidr6);
   return a.cidr !== undefined ? -1 : 1;
+}
+
+/** Multi-network mode: the routes owned by a network that has no valid lease. */
+function emptyNetworkRoutes(leases: readonly ParsedLease[], ownerOf: (route: ActualRoute) => NamedNetworks | undefined): (route: ActualRoute) => string | undefined {
+  const leased = new Set(leases.map((parsed) => parsed.lease.network));
+  return (route) => {
+    const owner = ownerOf(route);
+    return owner?.name !== undefined && !leased.has(owner.name) ? owner.name : undefined;
+  };
 }
 
 const familyOfRoute = (route: ActualRoute): 'ipv4' | 'ipv6' => route.family ?? 'ipv4';
@@ -79,11 +89,20 @@ interface PoolState {
   creates: number;
 }
 
+/** The networks' spaces: the single network, or each of the multi-network mode's. */
+function spacesOf(input: PlanInput): NamedNetworks[] {
+  const entries = input.networks ?? [{ name: undefined, network: input.network, ipv6Network: input.ipv6Network }];
+  return entries.map((entry) => ({
+    name: entry.name,
+    ...(entry.network === undefined ? {} : { ipv4: parseCidr(entry.network) }),
+    ...(entry.ipv6Network === undefined ? {} : { ipv6: parseCidr6(entry.ipv6Network) }),
+  }));
+}
+
 export function plan(input: PlanInput): Plan {
-  const networks = {
-    ...(input.network === undefined ? {} : { ipv4: parseCidr(input.network) }),
-    ...(input.ipv6Network === undefined ? {} : { ipv6: parseCidr6(input.ipv6Network) }),
-  };
+  const spaces = spacesOf(input);
+  const spaceByName = new Map(spaces.map((space) => [space.name, space]));
+  const multi = input.networks !== undefined;
   const protectedSubnets = new Set(input.protectedSubnets);
 
   const leases: ParsedLease[] = [];
@@ -91,6 +110,9 @@ export function plan(input: PlanInput): Plan {
   const ipv4HalfByKey = new Map<string, ParsedLease>();
   for (const lease of input.leases) {
     if (leaseBySubnet.has(lease.subnet)) continue;
+    // Each lease is judged by its own network's space: another network's Network is not its.
+    const networks = spaceByName.get(multi ? lease.network : undefined);
+    if (networks === undefined) continue;
     const resolution = input.resolutions.get(lease.nodeIp) ?? { status: 'lookup-failed', error: 'node IP was not looked up' };
     let parsed: ParsedLease;
     if (lease.family === 'ipv6') {
@@ -126,7 +148,8 @@ export function plan(input: PlanInput): Plan {
   leases.sort(compareLeases);
 
   // A lease's subnet lies inside its family's network: no need to parse it again.
-  const isOwned = ownership(networks, leaseBySubnet);
+  const ownerOf = ownerNetwork(spaces, new Map([...leaseBySubnet].map(([subnet, parsed]) => [subnet, { network: multi ? parsed.lease.network : undefined }])));
+  const isOwned = (route: ActualRoute): boolean => ownerOf(route) !== undefined;
 
   // A blackhole route to the very target the lease resolves to: its instance is stopped (the ENI
   // stays attached with the same id); replacing it would change nothing.
@@ -232,7 +255,12 @@ export function plan(input: PlanInput): Plan {
     warnings: [],
   };
   const decided = applyPolicies(proposed, [
-    emptyViewGuard({ validLeases: leases.length, allowEmpty: input.policy.allowEmpty }),
+    emptyViewGuard({
+      validLeases: leases.length,
+      allowEmpty: input.policy.allowEmpty,
+      // Each network's view on its own: one network with no valid lease deletes none of its routes.
+      ...(multi ? { ofEmptyNetwork: emptyNetworkRoutes(leases, ownerOf) } : {}),
+    }),
     deleteCap(input.policy.maxDeletesPerPass),
   ]);
 

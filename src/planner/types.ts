@@ -15,6 +15,13 @@ export interface PlanInput {
   readonly network?: string;
   /** flannel's IPv6Network: IPv6 routes inside it are routesync's (absent: none). */
   readonly ipv6Network?: string;
+  /**
+   * flannel's multi-network mode: every network with a usable config, in place of `network` and
+   * `ipv6Network`. A lease belongs to the entry its `network` names; a route is owned by the network
+   * whose space holds it. A network without a usable config is left out: its routes are then no
+   * network's, so they are foreign and kept.
+   */
+  readonly networks?: readonly PlanNetwork[];
   /** Valid lease halves only (a dual-stack lease is one entry per family). */
   readonly leases: readonly Lease[];
   /** Subnets of leases whose key parsed but whose value did not: their routes are left as they are. */
@@ -23,6 +30,13 @@ export interface PlanInput {
   /** One entry per lease node IP; a missing entry is treated as a failed lookup. */
   readonly resolutions: ReadonlyMap<string, NodeResolution>;
   readonly policy: PlanPolicy;
+}
+
+/** One network of flannel's multi-network mode, as the planner sees it. */
+export interface PlanNetwork {
+  readonly name: string;
+  readonly network?: string;
+  readonly ipv6Network?: string;
 }
 
 /** `partial`: routed in some managed tables and not in others (see routedIn / missingIn). */
@@ -49,6 +63,8 @@ export type UnroutedReason =
 export interface LeaseOutcome {
   /** The lease's etcd key, shared by its two halves. */
   readonly key: string;
+  /** flannel's multi-network mode: the lease's network. */
+  readonly network?: string;
   readonly family: Family;
   readonly subnet: string;
   readonly nodeIp: string;

@@ -5,7 +5,7 @@
 import type { Logger } from '../log.js';
 import type { InvalidLease, LeaseSnapshot } from '../leases/types.js';
 import type { Change, RouteProvider } from '../../providers/provider.js';
-import { partialOutcome, plan, type LeaseOutcome, type Plan, type PlanInput, type PlanPolicy, type TableOutcome } from '../planner/plan.js';
+import { partialOutcome, plan, type LeaseOutcome, type Plan, type PlanInput, type PlanNetwork, type PlanPolicy, type TableOutcome } from '../planner/plan.js';
 import { applyChanges, DEFAULT_APPLY_OPTIONS, HELD_BACK_CODE, type ApplyOptions, type ChangeResult } from './apply.js';
 import { classifyError, type ClassifiedError } from '../errors.js';
 import { LateCreates } from './late-creates.js';
@@ -174,6 +174,7 @@ export class Reconciler {
     const input: PlanInput = {
       ...(snapshot.config.network === undefined ? {} : { network: snapshot.config.network }),
       ...(snapshot.config.ipv6Network === undefined ? {} : { ipv6Network: snapshot.config.ipv6Network }),
+      ...(snapshot.networks === undefined ? {} : { networks: planNetworks(snapshot.networks) }),
       leases: snapshot.leases,
       protectedSubnets: snapshot.invalid.flatMap((invalid) => (invalid.subnet !== undefined ? [invalid.subnet] : [])),
       tables,
@@ -255,6 +256,15 @@ export class Reconciler {
       this.logger.warn({ backendType }, `flannel's Backend.Type is "${backendType}", not "alloc": routesync's routes may be redundant with the overlay`);
     }
   }
+}
+
+/** Multi-network mode: the networks with a usable config (the others' routes are left alone as foreign). */
+function planNetworks(networks: NonNullable<LeaseSnapshot['networks']>): PlanNetwork[] {
+  return networks.flatMap(({ name, config }) =>
+    config === null
+      ? []
+      : [{ name, ...(config.network === undefined ? {} : { network: config.network }), ...(config.ipv6Network === undefined ? {} : { ipv6Network: config.ipv6Network }) }],
+  );
 }
 
 /** The exit codes of a --once pass (README, Exit codes): 0 all routed, 3 some unrouted or partial, 1 errors left. */

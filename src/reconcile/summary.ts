@@ -33,6 +33,17 @@ export function formatSummary(report: PassReport, provider: string): string {
       `  leases: ${report.leases.length} valid${halves}, ${routed} ${verb}, ${count('unrouted')} unrouted, ${count('partial')} partial, ` +
         `${count('conflict')} in conflict, ${count('error')} with errors, ${report.invalid.length} invalid`,
     );
+    // flannel's multi-network mode: the same counts per network.
+    const networks = [...new Set([...report.leases, ...report.invalid].flatMap((l) => (l.network === undefined ? [] : [l.network])))].sort();
+    for (const network of networks) {
+      const own = report.leases.filter((l) => l.network === network);
+      const n = (state: string): number => own.filter((l) => l.state === state).length;
+      const ownRouted = report.outcome === 'dry-run' ? n('routed') + n('pending') : n('routed');
+      lines.push(
+        `    network ${network}: ${own.length} valid, ${ownRouted} ${verb}, ${n('unrouted')} unrouted, ${n('partial')} partial, ` +
+          `${n('conflict')} in conflict, ${n('error')} with errors, ${report.invalid.filter((i) => i.network === network).length} invalid`,
+      );
+    }
   }
   // A half that is not routed names how its lease's other half fares.
   const byKey = new Map<string, typeof report.leases[number][]>();
@@ -41,9 +52,10 @@ export function formatSummary(report: PassReport, provider: string): string {
     if (lease.state === 'routed' || lease.state === 'pending') continue;
     const other = byKey.get(lease.key)?.find((l) => l !== lease);
     const sibling = other === undefined ? '' : `; its ${other.family === 'ipv6' ? 'IPv6' : 'IPv4'} half ${other.subnet} is ${other.state}`;
-    lines.push(`    ${lease.state.padEnd(8)} ${lease.subnet} → ${lease.nodeIp}: ${lease.reason ?? ''}${lease.detail !== undefined ? ` (${lease.detail})` : ''}${sibling}`);
+    const net = lease.network === undefined ? '' : `[${lease.network}] `;
+    lines.push(`    ${lease.state.padEnd(8)} ${net}${lease.subnet} → ${lease.nodeIp}: ${lease.reason ?? ''}${lease.detail !== undefined ? ` (${lease.detail})` : ''}${sibling}`);
   }
-  for (const invalid of report.invalid) lines.push(`    invalid  ${invalid.key}: ${invalid.reason}`);
+  for (const invalid of report.invalid) lines.push(`    invalid  ${invalid.network === undefined ? '' : `[${invalid.network}] `}${invalid.key}: ${invalid.reason}`);
   if (report.outcome === 'dry-run') {
     lines.push(`  plan: ${report.plan?.changes.length ?? 0} change(s), none applied (--dry-run)`);
     for (const change of report.plan?.changes ?? []) lines.push(`    would ${describeChange(change)}`);

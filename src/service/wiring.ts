@@ -57,7 +57,7 @@ export async function runService(config: Config, io: ServiceIo, signal: AbortSig
   try {
     const client = etcdClientFor(config);
     closers.push(async () => client.close());
-    const leases = new EtcdLeaseSource({ client, prefix: config.etcd.prefix, logger });
+    const leases = new EtcdLeaseSource({ client, prefix: config.etcd.prefix, ...(config.etcd.networks === undefined ? {} : { networks: config.etcd.networks }), logger });
     closers.push(() => leases.stop());
     const telemetry = new Telemetry(identity, config.provider, config.clusterName, () => leases.isFresh());
 

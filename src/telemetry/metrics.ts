@@ -48,8 +48,8 @@ export class Metrics {
       help: 'Unix time of the last pass that applied everything it planned (0: none yet)',
       registers,
     });
-    this.leasesByState = new Gauge({ name: 'routesync_leases', help: 'Valid leases by state after the last pass', labelNames: ['state', 'family'], registers });
-    this.unrouted = new Gauge({ name: 'routesync_unrouted_leases', help: 'Leases without a route, by reason', labelNames: ['reason', 'family'], registers });
+    this.leasesByState = new Gauge({ name: 'routesync_leases', help: 'Valid leases by state after the last pass', labelNames: ['state', 'family', 'network'], registers });
+    this.unrouted = new Gauge({ name: 'routesync_unrouted_leases', help: 'Leases without a route, by reason', labelNames: ['reason', 'family', 'network'], registers });
     this.invalid = new Gauge({ name: 'routesync_invalid_leases', help: 'Keys under subnets/ that could not be used', registers });
     this.tableCapacity = new Gauge({ name: 'routesync_table_capacity', help: 'Routes routesync may hold per table (limit minus counted foreign routes)', labelNames: ['table'], registers });
     this.tableLimit = new Gauge({
@@ -91,11 +91,18 @@ export class Metrics {
     this.leasesByState.reset();
     this.unrouted.reset();
     // Each half of a dual-stack lease is counted in its family.
-    for (const state of LEASE_STATES) this.leasesByState.set({ state, family: 'ipv4' }, 0);
-    if (report.leases.some((l) => l.family === 'ipv6')) for (const state of LEASE_STATES) this.leasesByState.set({ state, family: 'ipv6' }, 0);
+    // flannel's multi-network mode: each network's leases apart (no `network` label with a single network).
+    const networks = [...new Set(report.leases.map((l) => l.network))];
+    const v6 = report.leases.some((l) => l.family === 'ipv6');
+    for (const network of networks.length === 0 ? [undefined] : networks) {
+      const net = network === undefined ? {} : { network };
+      for (const state of LEASE_STATES) this.leasesByState.set({ state, family: 'ipv4', ...net }, 0);
+      if (v6) for (const state of LEASE_STATES) this.leasesByState.set({ state, family: 'ipv6', ...net }, 0);
+    }
     for (const lease of report.leases) {
-      this.leasesByState.inc({ state: lease.state, family: lease.family });
-      if (lease.state === 'unrouted' && lease.reason !== undefined) this.unrouted.inc({ reason: lease.reason, family: lease.family });
+      const net = lease.network === undefined ? {} : { network: lease.network };
+      this.leasesByState.inc({ state: lease.state, family: lease.family, ...net });
+      if (lease.state === 'unrouted' && lease.reason !== undefined) this.unrouted.inc({ reason: lease.reason, family: lease.family, ...net });
     }
     this.invalid.set(report.invalid.length);
     this.tableCapacity.reset();

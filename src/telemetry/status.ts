@@ -20,6 +20,8 @@ export interface StatusDocument {
   } | null;
   readonly lastSuccessAt: string | null;
   readonly leases: ReadonlyArray<{
+    /** flannel's multi-network mode: the lease's network. */
+    network?: string;
     subnet: string;
     nodeIp: string;
     state: string;
@@ -30,7 +32,7 @@ export interface StatusDocument {
     routedIn?: readonly string[];
     missingIn?: readonly string[];
   }>;
-  readonly invalidLeases: ReadonlyArray<{ key: string; reason: string }>;
+  readonly invalidLeases: ReadonlyArray<{ key: string; network?: string; reason: string }>;
   /**
    * `foreignCounted`: routes that are not routesync's but count toward the table's limit.
    * `quotaLimit` and `limitSource`: the table's whole limit and where it came from (flag,
@@ -82,6 +84,7 @@ export function buildStatus(facts: StatusFacts): StatusDocument {
     // One entry per lease half: a dual-stack lease shows both, with the same key.
     leases: (report?.leases ?? []).map((l) => ({
       key: l.key,
+      ...(l.network !== undefined ? { network: l.network } : {}),
       family: l.family,
       subnet: l.subnet,
       nodeIp: l.nodeIp,
@@ -92,7 +95,7 @@ export function buildStatus(facts: StatusFacts): StatusDocument {
       ...(l.routedIn !== undefined ? { routedIn: l.routedIn } : {}),
       ...(l.missingIn !== undefined ? { missingIn: l.missingIn } : {}),
     })),
-    invalidLeases: (report?.invalid ?? []).map((i) => ({ key: i.key, ...(i.family !== undefined ? { family: i.family } : {}), reason: i.reason })),
+    invalidLeases: (report?.invalid ?? []).map((i) => ({ key: i.key, ...(i.network !== undefined ? { network: i.network } : {}), ...(i.family !== undefined ? { family: i.family } : {}), reason: i.reason })),
     tables: (report?.tables ?? []).map((t) => ({
       id: t.id,
       limit: t.limit,
