@@ -1,6 +1,7 @@
 /**
  * `routesync cleanup`: delete every route routesync owns for this cluster, for a cluster being torn
- * down. It reads flannel's Network (ownership needs it; leases it does not), checks that no replica
+ * down. It reads flannel's Network (ownership needs it; leases it does not), with --networks each
+ * selected network's, checks that no replica
  * leads (one would put the routes back), deletes the owned routes found by one listing, lists again
  * and reports what is left. Returns an exit code; only src/cli.ts exits.
  */
@@ -14,6 +15,9 @@ import { acquireLeadership, currentLeader } from '../election.js';
 import { describeEtcdError } from '../leases/etcd-client.js';
 import { configFromText, configKey } from '../leases/flannel.js';
 import { planTeardown, type TeardownPlan } from '../planner/teardown.js';
+import type { NamedNetworks } from '../planner/ownership.js';
+import { parseCidr } from '../net/cidr.js';
+import { parseCidr6 } from '../net/cidr6.js';
 import { applyChanges, type ChangeResult } from '../reconcile/apply.js';
 import { createProvider } from '../../providers/registry.js';
 import type { RouteProvider } from '../../providers/provider.js';
@@ -44,6 +48,32 @@ export function chooseNetwork(configText: Buffer | null, prefix: string, flag: s
   };
 }
 
+function space(name: string | undefined, network: string | undefined, ipv6Network: string | undefined): NamedNetworks {
+  return { name, ...(network === undefined ? {} : { ipv4: parseCidr(network) }), ...(ipv6Network === undefined ? {} : { ipv6: parseCidr6(ipv6Network) }) };
+}
+
+/**
+ * flannel's multi-network mode: each selected network's config at `<prefix>/<name>/config`
+ * (`configs` by name). Any missing or unusable one refuses the whole run: its routes could not be
+ * told from foreign ones, and deleting only the others' would look like a finished teardown.
+ */
+export function chooseNetworks(configs: ReadonlyMap<string, Buffer | null>, prefix: string, names: readonly string[]): { readonly spaces: readonly NamedNetworks[] } | { readonly error: string } {
+  const spaces: NamedNetworks[] = [];
+  const errors: string[] = [];
+  for (const name of names) {
+    const base = `${prefix}/${name}`;
+    const parsed = configFromText(configs.get(name) ?? null, base);
+    const key = configKey(base);
+    if ('error' in parsed) errors.push(`network ${name}: ${parsed.error.includes(key) ? parsed.error : `${parsed.error} (${key})`}`);
+    else spaces.push(space(name, parsed.config.network, parsed.config.ipv6Network));
+  }
+  if (errors.length === 0) return { spaces };
+  const missing = names.filter((name) => !spaces.some((s) => s.name === name));
+  return {
+    error: `${errors.join('; ')}: routesync cannot tell a network's routes from others without its Network; restore the config, or leave the network's routes with --exclude-networks ${missing.join(',')}`,
+  };
+}
+
 function raceDeadline<T>(deadline: AbortSignal, work: Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(deadline.reason);
@@ -63,7 +93,8 @@ export function formatCleanup(provider: string, plan: TeardownPlan, dryRun: bool
   }
   for (const change of plan.deletes) {
     if (change.kind !== 'delete') continue;
-    const what = `${change.destination} → ${change.previousTarget ?? 'nothing'} in ${change.table}`;
+    const network = plan.networkOf.get(change);
+    const what = `${network === undefined ? '' : `[${network}] `}${change.destination} → ${change.previousTarget ?? 'nothing'} in ${change.table}`;
     const failure = failed.get(change);
     if (dryRun) lines.push(`    would delete ${what}`);
     else if (failure !== undefined && !failure.ok) lines.push(`    failed       ${what}: ${failure.error.code} ${failure.error.message}`);
@@ -105,21 +136,33 @@ export async function runCleanup(config: Config, cleanup: CleanupSettings, io: S
   const client = etcdClientFor(config);
   let provider: RouteProvider | undefined;
   let held: Held | undefined;
+  const refuse = (error: string): number => {
+    logger.fatal(error);
+    io.writeSummary(`routesync cleanup: ${error}\n`);
+    return EXIT.usage;
+  };
   try {
-    let configText: Buffer | null;
+    const names = (config.etcd.networks ?? []).filter((name) => !(cleanup.excludeNetworks ?? []).includes(name));
+    const keys = names.length === 0 ? [configKey(config.etcd.prefix)] : names.map((name) => configKey(`${config.etcd.prefix}/${name}`));
+    let texts: Array<Buffer | null>;
     try {
-      configText = await withDeadline(signal, ETCD_DEADLINE_MS, (deadline) => raceDeadline(deadline, client.get(configKey(config.etcd.prefix)).buffer()));
+      texts = await withDeadline(signal, ETCD_DEADLINE_MS, (deadline) => raceDeadline(deadline, Promise.all(keys.map((key) => client.get(key).buffer()))));
     } catch (err) {
       logger.error({ ...describeEtcdError(client, err), endpoints: config.etcd.endpoints }, 'etcd is unreachable: nothing deleted');
       return EXIT.runtime;
     }
-    const choice = chooseNetwork(configText, config.etcd.prefix, cleanup.network);
-    if ('error' in choice) {
-      logger.fatal(choice.error);
-      io.writeSummary(`routesync cleanup: ${choice.error}\n`);
-      return EXIT.usage;
+    let spaces: readonly NamedNetworks[];
+    if (names.length === 0) {
+      const choice = chooseNetwork(texts[0] ?? null, config.etcd.prefix, cleanup.network);
+      if ('error' in choice) return refuse(choice.error);
+      logger.info({ network: choice.network, ipv6Network: choice.ipv6Network, from: choice.from }, 'routes inside these networks with routesync\'s marks are owned');
+      spaces = [space(undefined, choice.network, choice.ipv6Network)];
+    } else {
+      const choice = chooseNetworks(new Map(names.map((name, i) => [name, texts[i] ?? null])), config.etcd.prefix, names);
+      if ('error' in choice) return refuse(choice.error);
+      logger.info({ networks: names, excluded: cleanup.excludeNetworks ?? [] }, "routes inside the selected networks with routesync's marks are owned");
+      spaces = choice.spaces;
     }
-    logger.info({ network: choice.network, ipv6Network: choice.ipv6Network, from: choice.from }, 'routes inside these networks with routesync\'s marks are owned');
 
     try {
       const outcome = await takeLeadership(config, cleanup, client, logger, io, identity, signal);
@@ -132,7 +175,7 @@ export async function runCleanup(config: Config, cleanup: CleanupSettings, io: S
 
     try {
       provider = await createProvider({ config, logger, userAgentSuffix: `routesync/${VERSION}+${identity}` });
-      const before = planTeardown(choice.network, await provider.listTables(held.signal), choice.ipv6Network);
+      const before = planTeardown(spaces, await provider.listTables(held.signal));
       if (config.dryRun) {
         io.writeSummary(formatCleanup(config.provider, before, true, [], undefined));
         return EXIT.ok;
@@ -142,7 +185,7 @@ export async function runCleanup(config: Config, cleanup: CleanupSettings, io: S
         if (!result.ok) logger.warn({ change: result.change, code: result.error.code, err: result.error.message }, 'delete failed');
       }
       // Listed again: what is left is the answer, whatever the calls said.
-      const after = planTeardown(choice.network, await provider.listTables(held.signal), choice.ipv6Network);
+      const after = planTeardown(spaces, await provider.listTables(held.signal));
       io.writeSummary(formatCleanup(config.provider, before, false, results, after));
       logger.info({ deleted: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length, left: after.deletes.length }, 'cleanup done');
       return after.deletes.length === 0 ? EXIT.ok : EXIT.runtime;
