@@ -91,6 +91,11 @@ const OUTAGE_START_ALLOWANCE = 5;
 const LONG_WAIT_MS = 3 * LEASE_TTL_S * 1000;
 /** The status publisher writes at most once per 15 s: settling may take that long, plus passes. */
 const STATUS_SETTLE_MS = 15_000 + 3 * RESYNC_MS + 2_000;
+/**
+ * A change that reached the publisher just after a write is written up to 15 s later: the status key
+ * unchanged for longer than that means no write is still pending, so any write after it is idle.
+ */
+const STATUS_STILL_MS = 15_000 + 1_000;
 const MAX_SHOWN = 10;
 
 /** Foreign routes per table; with `local`, table A keeps 3 counted routes it does not own, table B 2. */
@@ -336,13 +341,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const keys = await e.client.getAll().prefix(`election//routesync/${CLUSTER}/leader/`).keys().catch(() => null);
       return keys !== null && keys.length === alive().length;
     };
+    /** Mod revision of the status key and since when it has not moved (harness clock). */
+    let statusSeen: { revision: string; since: number } | undefined;
+    const statusStill = async (): Promise<boolean> => {
+      const kv = (await e.client.get(`/routesync/${CLUSTER}/status`).exec().catch(() => null))?.kvs[0];
+      const revision = kv === undefined ? '' : String(kv.mod_revision);
+      if (statusSeen?.revision !== revision) statusSeen = { revision, since: Date.now() };
+      return Date.now() - statusSeen.since >= STATUS_STILL_MS;
+    };
     const quietPhase = async (ms: number): Promise<void> => {
       const settleFrom = Date.now();
-      const settled = await waitFor(async () => ((await statusSettled()) && (await campaignsSettled()) ? true : undefined), {
-        timeoutMs: STATUS_SETTLE_MS,
-        intervalMs: 250,
-      }).catch(() => false);
-      if (!settled) notes.push(`quiet phase: the status document and the campaigns in etcd did not settle within ${STATUS_SETTLE_MS} ms`);
+      statusSeen = undefined;
+      const settled = await waitFor(
+        async () => ((await statusSettled()) && (await campaignsSettled()) && (await statusStill()) ? true : undefined),
+        { timeoutMs: STATUS_SETTLE_MS + STATUS_STILL_MS, intervalMs: 250 },
+      ).catch(() => false);
+      if (!settled) notes.push(`quiet phase: the status document and the campaigns in etcd did not settle within ${STATUS_SETTLE_MS + STATUS_STILL_MS} ms`);
       const settleMs = Date.now() - settleFrom;
       const from = await revision();
       const fromAt = Date.now();
