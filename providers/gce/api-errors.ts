@@ -1,12 +1,12 @@
 /**
- * Compute API errors as routesync classifies them: whatever shape the client library throws (v6:
- * GaxiosError with the JSON body in `message`; v7: GoogleError) becomes a GceApiError with the HTTP
- * status and `errors[].reason` that src/errors.ts reads; a DONE operation with an error becomes a
- * GceOperationError.
+ * Compute API errors as routesync classifies them: an error answer (its JSON body
+ * `{"error": {"code", "message", "errors": [{"reason", "domain"}]}}`,
+ * https://cloud.google.com/apis/design/errors#http_mapping; Compute adds the legacy `errors[]`),
+ * or an error of the Google client libraries (a GaxiosError, a GoogleError), becomes a GceApiError
+ * with the HTTP status and `errors[].reason` that src/errors.ts reads; a DONE operation with an
+ * error becomes a GceOperationError.
  */
-import type { protos } from '@google-cloud/compute';
-
-type GceOperation = protos.google.cloud.compute.v1.IOperation;
+import type { GceOperation } from './compute-types.js';
 
 /** A Compute API error as routesync classifies it (src/errors.ts reads `status` and `errors[0].reason`). */
 export class GceApiError extends Error {
@@ -63,8 +63,21 @@ function shortTarget(link: string | null | undefined): string {
   return link?.split('/').slice(-3).join('/') ?? '?';
 }
 
+/** The GceApiError of an error answer: its status and body text (JSON, or e.g. a proxy's HTML). */
+export function apiErrorFromResponse(status: number, body: string): GceApiError {
+  const parsed = parseJson(body) as { error?: { message?: unknown; errors?: unknown } } | undefined;
+  const inner = parsed?.error;
+  const first = Array.isArray(inner?.errors) ? (inner.errors[0] as Record<string, unknown> | undefined) : undefined;
+  const message = typeof inner?.message === 'string' ? inner.message : `HTTP ${status}: ${body.slice(0, 200)}`;
+  return new GceApiError(message, {
+    status,
+    ...(typeof first?.['reason'] === 'string' ? { reason: first['reason'] } : {}),
+    ...(typeof first?.['domain'] === 'string' ? { domain: first['domain'] } : {}),
+  });
+}
+
 /**
- * Turns whatever the library threw into a GceApiError (or returns an abort / network error as is,
+ * Turns whatever a client library threw into a GceApiError (or returns an abort / network error as is,
  * for src/errors.ts to classify by its code).
  */
 export function normaliseError(err: unknown): unknown {

@@ -1,9 +1,10 @@
 /**
- * The gce provider against the GCE simulator through the real @google-cloud/compute clients the
- * provider builds itself (from the CLI's config, as the registry does): user agent, abort and
+ * The gce provider against the GCE simulator through the Compute REST client the provider builds
+ * itself (from the CLI's config, as the registry does): credentials, user agent, abort and
  * timeouts reaching the HTTP request, throttling backed off and retried, the ROUTES quota refusing
  * at operation time, unreachable zones, and what counts toward the limit.
  */
+import { OAuth2Client } from 'google-auth-library';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGceProvider } from '../../providers/gce/index.js';
@@ -77,9 +78,31 @@ describe('gce provider on the GCE simulator', () => {
     expect(resolved.get('10.240.0.11')).toEqual({ status: 'found', target: `projects/${PROJECT}/zones/us-central1-a/instances/node-1`, forwarding: 'enabled', ipv6Capable: false });
     for (const call of s.world.calls()) {
       expect(call.userAgent).toMatch(/^routesync\/registry-replica /);
-      expect(call.apiClient).toContain('gapic/');
+      expect(call.apiClient).toBe(`gl-node/${process.versions.node}`);
     }
     expect(s.world.calls().map((c) => c.method).sort()).toEqual(['instances.aggregatedList', 'projects.get', 'routes.list']);
+  });
+
+  it("sends the Google auth client's bearer token on every call, and a 401 without one is not a success", async () => {
+    // The path of Application Default Credentials: an AuthClient whose headers carry the token. A
+    // fixed, fake token here (the auth library refreshes real ones before they expire).
+    const s = await sim({ requireAuth: true });
+    const authClient = new OAuth2Client();
+    authClient.setCredentials({ access_token: 'fake-token-for-the-simulator', expiry_date: Date.now() + 3_600_000 });
+    const authed = await createGceProvider({ project: PROJECT, network: 'default', clusterName: 'c1', routeLimit: 'auto', endpoint: s.url, authClient });
+    cleanup.push(() => authed.close());
+    const [table] = await authed.listTables(new AbortController().signal);
+    expect(table).toMatchObject({ limit: 100, limitSource: 'quota-api' });
+    await authed.apply({ kind: 'create', table: TABLE, destination: '10.1.1.0/24', target: `projects/${PROJECT}/zones/us-central1-a/instances/node-1`, nodeIp: '10.240.0.11' }, new AbortController().signal);
+    expect(s.world.routes().map((r) => r.name)).toContain('c1-10-1-1-0-24');
+    expect(s.world.calls().filter((c) => c.status === 401)).toEqual([]);
+
+    const anonymous = await provider(s);
+    const refused = await anonymous.listTables(new AbortController().signal).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(classifyError(refused)).toMatchObject({ httpStatus: 401 });
   });
 
   it('aborts a held operations.wait when its signal fires', async () => {
