@@ -17,7 +17,8 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { putLease, type EtcdServer } from '../../test/helpers/etcd.js';
-import { startRoutesync, type RoutesyncProcess } from '../../test/helpers/routesync.js';
+import type { RoutesyncProcess } from '../../test/helpers/routesync.js';
+import { startShippedRoutesync } from './routesync.js';
 import { startGceSimulator, type GceSimulator } from '../../test/sim/gce/index.js';
 import { leaseSubnet, writeLeases, type BenchNode } from './aws-world.js';
 import { percentile, type Results } from './report.js';
@@ -61,7 +62,7 @@ async function buildWorld(nodes: number, routeQuota: number, timeScale: number, 
 }
 
 function start(world: World, etcd: EtcdServer, prefix: string, options: { resync: string; routeLimit: number; env?: NodeJS.ProcessEnv }): RoutesyncProcess {
-  return startRoutesync(
+  return startShippedRoutesync(
     [
       '--provider', 'gce',
       '--etcd-endpoints', etcd.endpoint,

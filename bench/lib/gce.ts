@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { EtcdServer } from '../../test/helpers/etcd.js';
-import { startRoutesync } from '../../test/helpers/routesync.js';
+import { startShippedRoutesync } from './routesync.js';
 import { startGceSimulator, type GceSimulator } from '../../test/sim/gce/index.js';
 import { leaseSubnet, writeLeases, type BenchNode } from './aws-world.js';
 import type { Results } from './report.js';
@@ -80,13 +80,13 @@ export async function gceColdStart(results: Results, etcd: EtcdServer, context: 
     const leases = new Set(nodes.map((n) => n.subnet));
     const routed = (): number => sim.world.routes().filter((r) => leases.has(r.destRange)).length;
     let child: ReturnType<typeof spawn> | undefined;
-    let proc: ReturnType<typeof startRoutesync> | undefined;
+    let proc: ReturnType<typeof startShippedRoutesync> | undefined;
     const name = `${scenario}/${strategy}`;
     try {
       if (strategy === 'routesync') {
         const prefix = context.freshPrefix('gce');
         await writeLeases(etcd.client, prefix, nodes);
-        proc = startRoutesync([
+        proc = startShippedRoutesync([
           '--provider', 'gce',
           '--etcd-endpoints', etcd.endpoint,
           '--etcd-prefix', prefix,

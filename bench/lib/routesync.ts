@@ -29,6 +29,25 @@ export function ensureBuilt(log: (line: string) => void): void {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
 }
 
+/**
+ * NODE_OPTIONS as the Kubernetes manifest ships them (deploy/kubernetes/base/deployment.yaml): the
+ * V8 heap settings that shape memory. Every routesync the bench starts runs with them, so its
+ * figures are the shipped process's (test/deploy/manifests.test.ts keeps the Dockerfile and the
+ * systemd unit in step).
+ */
+export function shippedNodeOptions(): string {
+  const manifest = readFileSync(join(ROOT, 'deploy', 'kubernetes', 'base', 'deployment.yaml'), 'utf8');
+  const value = /- name: NODE_OPTIONS\n\s+value: (.+)\n/.exec(manifest)?.[1];
+  if (value === undefined) throw new Error('deploy/kubernetes/base/deployment.yaml sets no NODE_OPTIONS');
+  return value.trim().replace(/^["']|["']$/g, '');
+}
+
+/** startRoutesync with the shipped NODE_OPTIONS (plus `extra`, e.g. a profiling hook). */
+export function startShippedRoutesync(args: readonly string[], env: NodeJS.ProcessEnv = {}): RoutesyncProcess {
+  const extra = env['NODE_OPTIONS'];
+  return startRoutesync(args, { ...env, NODE_OPTIONS: extra !== undefined ? `${shippedNodeOptions()} ${extra}` : shippedNodeOptions() });
+}
+
 export interface RoutesyncRun {
   readonly proc: RoutesyncProcess;
   /** Log lines whose msg is `reconcile pass done`. */
@@ -60,7 +79,7 @@ export function startRoutesyncOn(
     '--leader-election-key', `/bench/${world.clusterName}/leader`,
   ];
   // The client mirrors EC2's buckets; a simulator running N times faster needs them N times faster.
-  const proc = startRoutesync(args, { ROUTESYNC_AWS_API_RATE_LIMITS: `time-scale=${options.timeScale}` });
+  const proc = startShippedRoutesync(args, { ROUTESYNC_AWS_API_RATE_LIMITS: `time-scale=${options.timeScale}` });
   return {
     proc,
     passes: () => proc.logs().filter((line) => line['msg'] === 'reconcile pass done'),

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { build as esbuild } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { shippedNodeOptions } from '../../bench/lib/routesync.js';
 import { ENV_ONLY_SETTINGS, parseConfig, type Config } from '../../src/config.js';
 import {
   at,
@@ -473,5 +474,33 @@ describe('every ROUTESYNC_* variable and routesync flag named in deploy/, terraf
     const entries = readdirSync(repoPath('deploy')).filter((p) => p !== 'README.md');
     expect(entries.length).toBeGreaterThan(3);
     for (const path of entries) expect(readme, path).toContain(`\`${path}`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe("the V8 heap settings routesync ships with (the bench measures the manifest's)", () => {
+  const YOUNG = '--max-semi-space-size=1';
+  const dockerEnv = (): string =>
+    (parseDockerfile(readText('deploy', 'Dockerfile')).stages.at(-1)?.instructions ?? [])
+      .filter((i) => i.keyword === 'ENV')
+      .map((i) => i.args)
+      .join(' ');
+  const shipped: Record<string, string | undefined> = {
+    image: /(?:^|\s)NODE_OPTIONS=(\S+)/.exec(dockerEnv())?.[1],
+    systemd: /^Environment=NODE_OPTIONS=(.+)$/m.exec(readText('deploy', 'systemd', 'routesync.service'))?.[1],
+    ...Object.fromEntries(OVERLAYS.map((overlay) => [`kubernetes ${overlay}`, containerEnv(build(overlay))['NODE_OPTIONS']])),
+  };
+
+  it.each(Object.entries(shipped))('%s: NODE_OPTIONS carries the 1 MB young generation, and node accepts it', (_where, value) => {
+    expect(value?.split(/\s+/)).toContain(YOUNG);
+    const run = spawnSync(process.execPath, ['-e', 'process.stdout.write("ok")'], { env: { ...process.env, NODE_OPTIONS: value }, encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('ok');
+  });
+
+  it("the bench starts routesync with the manifest's NODE_OPTIONS", () => {
+    expect(shippedNodeOptions()).toBe(shipped['kubernetes aws']);
+    expect(shippedNodeOptions()).toBe(shipped['kubernetes gce']);
   });
 });
