@@ -72,6 +72,8 @@ const GCE_REASONS: Readonly<Record<string, ErrorClass>> = {
 };
 
 const NETWORK_CODES = new Set([
+  // A 2xx answer whose body is not what the API sends (e.g. a proxy's page): gce compute-api.ts.
+  'BadAnswerBody',
   'ECONNRESET',
   'ECONNREFUSED',
   'ETIMEDOUT',

@@ -17,7 +17,7 @@
  * - an error answer becomes a GceApiError (HTTP status + `errors[].reason`, api-errors.ts).
  */
 import { GoogleAuth, PassThroughClient, type AuthClient } from 'google-auth-library';
-import { linkedSignal } from '../../src/abort.js';
+import { linkedSignal, untilAborted } from '../../src/abort.js';
 import { apiErrorFromResponse, normaliseError } from './api-errors.js';
 import { send } from './http-transport.js';
 import type { GceInstancesScopedList, GceOperation, GceRoute } from './compute-types.js';
@@ -150,15 +150,17 @@ export function computeApiFromSettings(settings: ComputeClientSettings & { reado
       const url = new URL(path, origin);
       for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
       // The credentials' headers (Authorization; refreshed by the auth library when near expiry).
+      // A token fetch takes no signal: an abort or the timeout must not wait for it.
       const headers: Record<string, string> = {};
-      (await authClient.getRequestHeaders(url.href)).forEach((value, key) => (headers[key] = value));
+      (await untilAborted(authClient.getRequestHeaders(url.href), own.signal)).forEach((value, key) => (headers[key] = value));
       headers['user-agent'] = userAgent;
+      headers['accept-encoding'] = 'gzip';
       headers['x-goog-api-client'] = runtime;
       if (options.body !== undefined) headers['content-type'] = 'application/json';
       own.signal.throwIfAborted();
       const answer = await send(url, { method, headers, signal: own.signal, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
       if (answer.status < 200 || answer.status > 299) throw apiErrorFromResponse(answer.status, answer.body);
-      return (answer.body === '' ? {} : JSON.parse(answer.body)) as T;
+      return parseAnswer<T>(answer.body);
     } catch (err) {
       throw failure(err, signal, own.timedOut, timeout);
     } finally {
@@ -209,6 +211,16 @@ export function computeApiFromSettings(settings: ComputeClientSettings & { reado
     // The transport's kept-alive connections close when idle: nothing to release.
     close: () => Promise.resolve(),
   };
+}
+
+/** A 2xx answer's JSON; anything else (a proxy's page) is a transient failure, not a fatal bug. */
+function parseAnswer<T>(body: string): T {
+  if (body === '') return {} as T;
+  try {
+    return JSON.parse(body) as T;
+  } catch {
+    throw Object.assign(new Error(`the Compute API answered with a body that is not JSON: ${body.slice(0, 120)}`), { code: 'BadAnswerBody' });
+  }
 }
 
 const tokenOf = (token: string | null | undefined): string | undefined => (typeof token === 'string' && token !== '' ? token : undefined);
