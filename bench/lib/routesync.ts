@@ -29,23 +29,30 @@ export function ensureBuilt(log: (line: string) => void): void {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
 }
 
+/** The environment variables that shape routesync's memory, as the deployments set them. */
+export const MEMORY_ENVIRONMENT = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'] as const;
+
 /**
- * NODE_OPTIONS as the Kubernetes manifest ships them (deploy/kubernetes/base/deployment.yaml): the
- * V8 heap settings that shape memory. Every routesync the bench starts runs with them, so its
- * figures are the shipped process's (test/deploy/manifests.test.ts keeps the Dockerfile and the
+ * MEMORY_ENVIRONMENT as the Kubernetes manifest ships it (deploy/kubernetes/base/deployment.yaml):
+ * V8's heap settings and glibc's malloc arenas. Every routesync the bench starts runs with them, so
+ * its figures are the shipped process's (test/deploy/manifests.test.ts keeps the Dockerfile and the
  * systemd unit in step).
  */
-export function shippedNodeOptions(): string {
+export function shippedEnvironment(): Record<(typeof MEMORY_ENVIRONMENT)[number], string> {
   const manifest = readFileSync(join(ROOT, 'deploy', 'kubernetes', 'base', 'deployment.yaml'), 'utf8');
-  const value = /- name: NODE_OPTIONS\n\s+value: (.+)\n/.exec(manifest)?.[1];
-  if (value === undefined) throw new Error('deploy/kubernetes/base/deployment.yaml sets no NODE_OPTIONS');
-  return value.trim().replace(/^["']|["']$/g, '');
+  const valueOf = (name: string): string => {
+    const value = new RegExp(`- name: ${name}\\n\\s+value: (.+)\\n`).exec(manifest)?.[1];
+    if (value === undefined) throw new Error(`deploy/kubernetes/base/deployment.yaml sets no ${name}`);
+    return value.trim().replace(/^["']|["']$/g, '');
+  };
+  return { NODE_OPTIONS: valueOf('NODE_OPTIONS'), MALLOC_ARENA_MAX: valueOf('MALLOC_ARENA_MAX') };
 }
 
-/** startRoutesync with the shipped NODE_OPTIONS (plus `extra`, e.g. a profiling hook). */
+/** startRoutesync with the shipped memory environment (`env`'s NODE_OPTIONS, e.g. a profiling hook, added). */
 export function startShippedRoutesync(args: readonly string[], env: NodeJS.ProcessEnv = {}): RoutesyncProcess {
+  const shipped = shippedEnvironment();
   const extra = env['NODE_OPTIONS'];
-  return startRoutesync(args, { ...env, NODE_OPTIONS: extra !== undefined ? `${shippedNodeOptions()} ${extra}` : shippedNodeOptions() });
+  return startRoutesync(args, { ...env, ...shipped, NODE_OPTIONS: extra !== undefined ? `${shipped.NODE_OPTIONS} ${extra}` : shipped.NODE_OPTIONS });
 }
 
 export interface RoutesyncRun {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { build as esbuild } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { shippedNodeOptions } from '../../bench/lib/routesync.js';
+import { shippedEnvironment } from '../../bench/lib/routesync.js';
 import { ENV_ONLY_SETTINGS, parseConfig, type Config } from '../../src/config.js';
 import {
   at,
@@ -479,28 +479,35 @@ describe('every ROUTESYNC_* variable and routesync flag named in deploy/, terraf
 
 // ---------------------------------------------------------------------------------------------
 
-describe("the V8 heap settings routesync ships with (the bench measures the manifest's)", () => {
+describe("the memory settings routesync ships with (the bench measures the manifest's)", () => {
   const YOUNG = '--max-semi-space-size=1';
   const dockerEnv = (): string =>
     (parseDockerfile(readText('deploy', 'Dockerfile')).stages.at(-1)?.instructions ?? [])
       .filter((i) => i.keyword === 'ENV')
       .map((i) => i.args)
       .join(' ');
-  const shipped: Record<string, string | undefined> = {
-    image: /(?:^|\s)NODE_OPTIONS=(\S+)/.exec(dockerEnv())?.[1],
-    systemd: /^Environment=NODE_OPTIONS=(.+)$/m.exec(readText('deploy', 'systemd', 'routesync.service'))?.[1],
-    ...Object.fromEntries(OVERLAYS.map((overlay) => [`kubernetes ${overlay}`, containerEnv(build(overlay))['NODE_OPTIONS']])),
+  const unitEnv = (unitValue(parseUnit(readText('deploy', 'systemd', 'routesync.service')), 'Service', 'Environment') ?? '').trim();
+  const shipped: Record<string, { NODE_OPTIONS: string | undefined; MALLOC_ARENA_MAX: string | undefined }> = {
+    image: { NODE_OPTIONS: /(?:^|\s)NODE_OPTIONS=(\S+)/.exec(dockerEnv())?.[1], MALLOC_ARENA_MAX: /(?:^|\s)MALLOC_ARENA_MAX=(\S+)/.exec(dockerEnv())?.[1] },
+    systemd: { NODE_OPTIONS: /(?:^|\s)NODE_OPTIONS=(\S+)/.exec(unitEnv)?.[1], MALLOC_ARENA_MAX: /(?:^|\s)MALLOC_ARENA_MAX=(\S+)/.exec(unitEnv)?.[1] },
+    ...Object.fromEntries(
+      OVERLAYS.map((overlay) => {
+        const env = containerEnv(build(overlay));
+        return [`kubernetes ${overlay}`, { NODE_OPTIONS: env['NODE_OPTIONS'], MALLOC_ARENA_MAX: env['MALLOC_ARENA_MAX'] }];
+      }),
+    ),
   };
 
-  it.each(Object.entries(shipped))('%s: NODE_OPTIONS carries the 1 MB young generation, and node accepts it', (_where, value) => {
-    expect(value?.split(/\s+/)).toContain(YOUNG);
-    const run = spawnSync(process.execPath, ['-e', 'process.stdout.write("ok")'], { env: { ...process.env, NODE_OPTIONS: value }, encoding: 'utf8' });
+  it.each(Object.entries(shipped))('%s: a 1 MB young generation and two malloc arenas, and node accepts them', (_where, env) => {
+    expect(env.NODE_OPTIONS?.split(/\s+/)).toContain(YOUNG);
+    expect(env.MALLOC_ARENA_MAX).toBe('2');
+    const run = spawnSync(process.execPath, ['-e', 'process.stdout.write("ok")'], { env: { ...process.env, ...env }, encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.stdout).toBe('ok');
   });
 
-  it("the bench starts routesync with the manifest's NODE_OPTIONS", () => {
-    expect(shippedNodeOptions()).toBe(shipped['kubernetes aws']);
-    expect(shippedNodeOptions()).toBe(shipped['kubernetes gce']);
+  it("the bench starts routesync with the manifest's settings", () => {
+    expect(shippedEnvironment()).toEqual(shipped['kubernetes aws']);
+    expect(shippedEnvironment()).toEqual(shipped['kubernetes gce']);
   });
 });
