@@ -12,8 +12,8 @@
  * The young generation is sized where node starts (NODE_OPTIONS=--max-semi-space-size=1 in the
  * image, the manifests and the systemd unit): V8 fixes it before any code runs.
  *
- * V8 reads the flag at each collection, so setting it before the service starts takes effect
- * (NODE_OPTIONS does not accept it).
+ * V8 reads --optimize-for-size at each collection, so setting it here, before the service starts,
+ * takes effect (NODE_OPTIONS does not accept that flag).
  */
 import { setFlagsFromString } from 'node:v8';
 

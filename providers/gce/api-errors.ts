@@ -16,8 +16,8 @@ export class GceApiError extends Error {
   readonly reason: string | undefined;
   readonly errors: ReadonlyArray<{ readonly reason?: string; readonly message?: string; readonly domain?: string }>;
   /**
-   * What the library threw. Not `cause`: src/errors.ts falls back to classifying a cause, and the
-   * library's error (a GaxiosError with a numeric code) would mask the reason read here.
+   * What was thrown, when a library threw it. Not `cause`: src/errors.ts falls back to classifying
+   * a cause, and a library's error (a GaxiosError with a numeric code) would mask the reason read here.
    */
   readonly original: unknown;
 
@@ -99,7 +99,7 @@ export function normaliseError(err: unknown): unknown {
     if (typeof first['reason'] === 'string') reason = first['reason'];
     if (typeof first['domain'] === 'string') domain = first['domain'];
   };
-  // v7 GoogleError: errors[] on the error; v6 GaxiosError: the JSON body as the message.
+  // A GoogleError carries errors[]; a GaxiosError (the auth library's token requests) the JSON body as its message or data.
   fromErrors(e['errors']);
   const body = parseJson(message) ?? (typeof response?.data === 'object' ? response.data : undefined);
   const inner = (body as { error?: { message?: unknown; errors?: unknown } } | undefined)?.error;
