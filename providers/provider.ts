@@ -198,8 +198,22 @@ export interface PacerPermit {
  * action, shared by every table and pass, mirroring the cloud's own limits.
  */
 export interface RequestPacer {
-  /** Waits until `action` may be called (FIFO per action); rejects with the signal's reason on abort. */
-  acquire(action: string, signal: AbortSignal): Promise<PacerPermit>;
+  /** Waits until `action` may be called (FIFO per action, urgent first); rejects with the signal's reason on abort. */
+  acquire(action: string, signal: AbortSignal, options?: AcquireOptions): Promise<PacerPermit>;
+}
+
+export interface AcquireOptions {
+  /** Served before every waiting caller that is not urgent (after the urgent ones already waiting). */
+  readonly urgent?: boolean;
+}
+
+/** How a change is applied. */
+export interface ApplyCallOptions {
+  /**
+   * A create for a lease that came during a long pass: a paced provider lets it go ahead of the
+   * pass's calls already waiting for the rate limit (src/reconcile/late-creates.ts).
+   */
+  readonly urgent?: boolean;
 }
 
 /** How much of the node cache a lookup may trust. */
@@ -223,7 +237,7 @@ export interface RouteProvider {
    * Applies one change. Resolves when it is done (idempotent outcomes such as deleting a route that
    * is already gone count as done); rejects with the cloud's error otherwise (see src/errors.ts).
    */
-  apply(change: Change, signal: AbortSignal): Promise<void>;
+  apply(change: Change, signal: AbortSignal, options?: ApplyCallOptions): Promise<void>;
   /** Releases sockets and timers. */
   close(): Promise<void>;
   /**

@@ -19,7 +19,7 @@ import { classifyError } from '../../src/errors.js';
 import { familyOfDestination } from '../../src/net/cidr6.js';
 import { Pacer, paced } from '../../src/pacing/pacer.js';
 import type { PacingClock } from '../../src/pacing/clock.js';
-import type { Change, NodeResolution, RateLimit, ResolveOptions, RouteProvider, RouteTable } from '../provider.js';
+import type { ApplyCallOptions, Change, NodeResolution, RateLimit, ResolveOptions, RouteProvider, RouteTable } from '../provider.js';
 import { createEc2Client, ec2ApiFromClient, type Ec2Api } from './ec2-api.js';
 import { AWS_EC2_RATE_LIMITS, ec2ActionFor } from './limits.js';
 import { hasNodeFilters, NodeEligibility, type NodeTag } from './eligibility.js';
@@ -213,8 +213,8 @@ class AwsVpcProvider implements RouteProvider {
     return judged.resolutions;
   }
 
-  apply(change: Change, signal: AbortSignal): Promise<void> {
-    return withSignal(signal, (own) => this.applyWith(change, own));
+  apply(change: Change, signal: AbortSignal, options?: ApplyCallOptions): Promise<void> {
+    return withSignal(signal, (own) => this.applyWith(change, own, options?.urgent === true));
   }
 
   private async listTablesOnce(signal: AbortSignal): Promise<RouteTable[]> {
@@ -229,9 +229,9 @@ class AwsVpcProvider implements RouteProvider {
     }));
   }
 
-  private async applyWith(change: Change, signal: AbortSignal): Promise<void> {
+  private async applyWith(change: Change, signal: AbortSignal, urgent: boolean): Promise<void> {
     try {
-      await paced(this.pacer, ec2ActionFor(change), signal, () => this.applyOnce(change, signal));
+      await paced(this.pacer, ec2ActionFor(change), signal, () => this.applyOnce(change, signal), { urgent });
     } catch (err) {
       if (change.kind !== 'delete' && classifyError(err).code === 'InvalidNetworkInterfaceID.NotFound') {
         this.nodes.forgetTarget(change.target, change.nodeIp);

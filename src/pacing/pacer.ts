@@ -2,7 +2,7 @@
  * One token bucket per API action (the cloud throttles each action on its own), shared
  * by every table and every pass: the provider owns one Pacer for its lifetime.
  */
-import type { PacedOutcome, PacerPermit, RateLimit, RequestPacer } from '../../providers/provider.js';
+import type { AcquireOptions, PacedOutcome, PacerPermit, RateLimit, RequestPacer } from '../../providers/provider.js';
 import { classifyError } from '../errors.js';
 import { systemClock, type PacingClock } from './clock.js';
 import { TokenBucket, type BucketOptions, type BucketStats } from './token-bucket.js';
@@ -36,9 +36,9 @@ export class Pacer implements RequestPacer {
     }
   }
 
-  acquire(action: string, signal: AbortSignal): Promise<PacerPermit> {
+  acquire(action: string, signal: AbortSignal, options?: AcquireOptions): Promise<PacerPermit> {
     const bucket = this.buckets.get(action);
-    if (bucket !== undefined) return bucket.acquire(signal);
+    if (bucket !== undefined) return bucket.acquire(signal, options);
     return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve(UNPACED);
   }
 
@@ -80,11 +80,17 @@ export function outcomeOf(err: unknown): PacedOutcome {
  * Runs one call under `pacer` (when there is one): waits for a token of `action`, makes the call,
  * reports how it went. One attempt: errors propagate to the caller unchanged.
  */
-export async function paced<T>(pacer: RequestPacer | undefined, action: string, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+export async function paced<T>(
+  pacer: RequestPacer | undefined,
+  action: string,
+  signal: AbortSignal,
+  call: () => Promise<T>,
+  options?: AcquireOptions,
+): Promise<T> {
   // No call goes out on a signal that aborted while the caller was busy (a lost leadership).
   signal.throwIfAborted();
   if (pacer === undefined) return call();
-  const permit = await pacer.acquire(action, signal);
+  const permit = await pacer.acquire(action, signal, options);
   try {
     signal.throwIfAborted();
     const result = await call();

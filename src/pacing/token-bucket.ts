@@ -20,10 +20,12 @@
  *   spent (refunded when they come back throttled too), restarts the phase from that answer and
  *   halves the refill rate; the rate recovers additively, `recovery` per refill.
  *
- * Waiters are served first come, first served. Every wait honours its AbortSignal. Every permit
- * must be reported (`done`), or the bucket counts its call as on the wire forever.
+ * Waiters are served first come, first served, except that an urgent one (a lease that came during
+ * a long pass: src/reconcile/late-creates.ts) goes ahead of every waiter that is not. Every wait
+ * honours its AbortSignal. Every permit must be reported (`done`), or the bucket counts its call as
+ * on the wire forever.
  */
-import type { PacedOutcome, PacerPermit, RateLimit } from '../../providers/provider.js';
+import type { AcquireOptions, PacedOutcome, PacerPermit, RateLimit } from '../../providers/provider.js';
 import { systemClock, type PacingClock } from './clock.js';
 
 export interface BucketOptions {
@@ -49,6 +51,7 @@ export interface BucketStats {
 }
 
 interface Waiter {
+  readonly urgent: boolean;
   readonly resolve: (permit: PacerPermit) => void;
   readonly reject: (reason: unknown) => void;
   cleanup: () => void;
@@ -128,9 +131,10 @@ export class TokenBucket {
     return this.take(now);
   }
 
-  /** Waits for a token (first come, first served); rejects with the signal's reason on abort. */
-  acquire(signal: AbortSignal): Promise<PacerPermit> {
+  /** Waits for a token (first come, first served; urgent before the rest); rejects with the signal's reason on abort. */
+  acquire(signal: AbortSignal, options: AcquireOptions = {}): Promise<PacerPermit> {
     if (signal.aborted) return Promise.reject(signal.reason);
+    const urgent = options.urgent === true;
     const now = this.clock.now();
     this.advance(now);
     if (this.waiters.length === 0 && this.tokens >= 1) return Promise.resolve(this.take(now));
@@ -142,9 +146,12 @@ export class TokenBucket {
         reject(signal.reason);
         this.schedule();
       };
-      const waiter: Waiter = { resolve, reject, cleanup: () => signal.removeEventListener('abort', onAbort) };
+      const waiter: Waiter = { urgent, resolve, reject, cleanup: () => signal.removeEventListener('abort', onAbort) };
       signal.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
+      // Behind the urgent waiters already there, ahead of the others.
+      const at = urgent ? this.waiters.findIndex((w) => !w.urgent) : -1;
+      if (at >= 0) this.waiters.splice(at, 0, waiter);
+      else this.waiters.push(waiter);
       this.schedule();
     });
   }

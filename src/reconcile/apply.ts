@@ -81,7 +81,8 @@ async function attempts(provider: RouteProvider, change: Change, signal: AbortSi
       await queue.add(
         async () => {
           signal.throwIfAborted();
-          await provider.apply(change, signal);
+          // A late create (priority) is urgent at the rate limit too: it goes ahead of the calls waiting there.
+          await provider.apply(change, signal, priority > 0 ? { urgent: true } : undefined);
         },
         { signal, priority },
       );
@@ -229,10 +230,12 @@ export async function applyChanges(
       }
       send = admitted.send;
     }
-    // Late creates jump the queue: the pass's own creates wait behind them.
+    // Late creates jump the queue: slots of their own (the pass's creates may hold every slot of
+    // theirs, waiting for the rate limit), and urgent at the rate limit itself.
+    const lateQueue = new PQueue({ concurrency });
     late?.open((change) => {
       lateRuns.push(
-        applyOne(provider, change, signal, options, queueFor(change.kind), 1).then((result) => {
+        applyOne(provider, change, signal, options, lateQueue, 1).then((result) => {
           results.push(result);
           options.onResult?.(result);
         }),

@@ -137,7 +137,7 @@ export class Metrics {
       listTables: (signal): Promise<RouteTable[]> => observe('list-tables', () => provider.listTables(signal)),
       resolveNodes: (ips, signal, options): Promise<Map<string, NodeResolution>> =>
         observe('resolve-nodes', () => provider.resolveNodes(ips, signal, options)),
-      apply: (change: Change, signal): Promise<void> => observe(change.kind, () => provider.apply(change, signal)),
+      apply: (change: Change, signal, options): Promise<void> => observe(change.kind, () => provider.apply(change, signal, options)),
       close: () => provider.close(),
       ...(provider.pacer !== undefined ? { pacer: provider.pacer } : {}),
       ...(provider.concurrency !== undefined ? { concurrency: provider.concurrency } : {}),

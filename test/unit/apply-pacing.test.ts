@@ -8,7 +8,8 @@ import { applyChanges, DEFAULT_APPLY_OPTIONS, type ApplyOptions, type ChangeResu
 import { ManualPacingClock, sleepOn } from '../../src/pacing/clock.js';
 import { Pacer, paced } from '../../src/pacing/pacer.js';
 import { AWS_EC2_RATE_LIMITS, ec2ActionFor } from '../../providers/aws-vpc/limits.js';
-import type { Change, NodeResolution, RouteProvider, RouteTable } from '../../providers/provider.js';
+import type { ApplyCallOptions, Change, NodeResolution, RouteProvider, RouteTable } from '../../providers/provider.js';
+import type { LateCreateSource } from '../../src/reconcile/late-creates.js';
 import { Throttle } from '../sim/ec2/throttle.js';
 import { throttleCategory } from '../sim/ec2/api.js';
 
@@ -48,9 +49,9 @@ class ThrottledStub implements RouteProvider {
     return Promise.resolve(new Map());
   }
 
-  apply(change: Change, signal: AbortSignal): Promise<void> {
+  apply(change: Change, signal: AbortSignal, options?: ApplyCallOptions): Promise<void> {
     const action = ec2ActionFor(change);
-    return paced(this.pacer, action, signal, () => this.send(action, change, signal));
+    return paced(this.pacer, action, signal, () => this.send(action, change, signal), { urgent: options?.urgent === true });
   }
 
   private send(action: string, change: Change, signal: AbortSignal): Promise<void> {
@@ -131,6 +132,27 @@ function perSecond(calls: readonly CloudCall[], action: string): number[] {
 }
 
 describe('applyChanges with pacing', () => {
+  it('a late create goes out at the next refill, ahead of the pass creates already waiting for the bucket', async () => {
+    const clock = new ManualPacingClock(0);
+    const provider = new ThrottledStub(clock, { paced: true, latencyMs: 30 });
+    const late: Change = { kind: 'create', table: 'rtb-1', destination: '10.200.0.0/24', target: 'eni-late', nodeIp: '172.31.9.9' };
+    let submit: ((change: Change) => void) | undefined;
+    const source: LateCreateSource = { open: (s) => (submit = s), close: () => Promise.resolve() };
+    let results: ChangeResult[] | undefined;
+    void applyChanges(provider, creates(70, ['rtb-1']), new AbortController().signal, { ...DEFAULT_APPLY_OPTIONS, sleep: (ms, s) => sleepOn(clock, ms, s) }, undefined, source).then((r) => {
+      results = r;
+    });
+    // The burst of 50 is out; the pass's other 20 creates wait for the bucket's refills.
+    await drive(clock, () => provider.calls.length >= 50);
+    expect(submit).toBeDefined();
+    submit?.(late);
+    await drive(clock, () => results !== undefined);
+    const accepted = provider.calls.filter((c) => c.action === 'CreateRoute' && !c.throttled).map((c) => (c.change.kind === 'create' ? c.change.destination : ''));
+    expect(accepted).toHaveLength(71);
+    expect(accepted.indexOf(late.destination)).toBe(50);
+    expect(results?.every((r) => r.ok)).toBe(true);
+  });
+
   it('cold start: 300 creates in 3 tables at the bucket rate, never throttled; deletes first; forwarding fixes alongside', async () => {
     const clock = new ManualPacingClock(0);
     const provider = new ThrottledStub(clock, { paced: true, latencyMs: 30 });

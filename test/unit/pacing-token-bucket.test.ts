@@ -56,6 +56,29 @@ describe('TokenBucket', () => {
     expect(bucket.stats()).toEqual({ acquired: 9, throttled: 0, drains: 0, waited: 6 });
   });
 
+  it('an urgent caller is served at the next refill, before those already waiting (and after earlier urgent ones)', async () => {
+    const clock = new ManualPacingClock(0);
+    const bucket = new TokenBucket({ capacity: 2, refill: 2, intervalMs: 1000 }, clock);
+    const signal = new AbortController().signal;
+    for (const permit of [bucket.tryAcquire(), bucket.tryAcquire()]) permit?.done('ok');
+    const order: string[] = [];
+    const take = (name: string, urgent: boolean): Promise<void> => bucket.acquire(signal, { urgent }).then((permit) => {
+      order.push(name);
+      permit.done('ok');
+    });
+    const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    const waiting = [take('a', false), take('b', false), take('c', false), take('late-1', true), take('late-2', true)];
+    clock.advance(1000);
+    await settled();
+    expect(order).toEqual(['late-1', 'late-2']);
+    for (let i = 0; i < 3 && order.length < 5; i += 1) {
+      clock.advance(1000);
+      await settled();
+    }
+    await Promise.all(waiting);
+    expect(order).toEqual(['late-1', 'late-2', 'a', 'b', 'c']);
+  });
+
   it('while full it has no phase: the first refill comes one interval after the first answer', () => {
     const clock = new ManualPacingClock(0);
     const bucket = new TokenBucket({ capacity: 2, refill: 1, intervalMs: 1000 }, clock);
