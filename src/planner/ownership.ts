@@ -38,18 +38,17 @@ export interface NamedNetworks extends OwnedNetworks {
 
 /**
  * The network that owns a route, by the same rule as ownership(), or undefined when none does.
- * `inside`: lease subnets by their network's name, known to lie inside it.
+ * `inside`: lease subnets with the network space each was found inside (so they are not parsed again).
  */
 export function ownerNetwork(
   spaces: readonly NamedNetworks[],
-  inside: ReadonlyMap<string, { readonly network?: string | undefined }>,
+  inside: ReadonlyMap<string, { readonly space: NamedNetworks }>,
 ): (route: ActualRoute) => NamedNetworks | undefined {
-  const byName = new Map(spaces.map((space) => [space.name, space]));
   const owns = spaces.map((space) => [space, ownership(space, new Set<string>())] as const);
   return (route) => {
     if (!route.bearsOwnerMarks || !route.inManagedSpace) return undefined;
     const leased = inside.get(route.destination);
-    if (leased !== undefined) return byName.get(leased.network);
+    if (leased !== undefined) return leased.space;
     return owns.find(([, owned]) => owned(route))?.[0];
   };
 }
