@@ -219,6 +219,9 @@ async function lateLease(results: Results, etcd: EtcdServer, context: GceScaleCo
       const added = (): number | undefined => world.sim.world.routeHistory().find((e) => e.event === 'added' && e.destRange === node.subnet)?.time;
       if (!(await until(() => added() !== undefined, 60_000, 5))) throw new Error(`no route for ${node.subnet}`);
       const coldDone = Math.max(...world.sim.world.routeHistory().filter((e) => e.event === 'added' && e.destRange !== node.subnet).map((e) => e.time));
+      // Sent, then DONE one operation later: the insert's send is what the pass controls.
+      const sent = world.sim.world.calls('routes.insert').find((c) => (c.body as { destRange?: string } | undefined)?.destRange === node.subnet)?.time;
+      results.add(name, 'insert_sent_after_event', (sent ?? 0) - startedAt, 'ms', 2000);
       results.add(name, 'lease_to_route', (added() ?? 0) - startedAt, 'ms', OPERATION_LATENCY_MS + 2000);
       results.add(name, 'cold_start_end_after_event', coldDone - startedAt, 'ms');
     } finally {
