@@ -21,7 +21,9 @@
  *   halves the refill rate; the rate recovers additively, `recovery` per refill.
  *
  * Waiters are served first come, first served, except that an urgent one (a lease that came during
- * a long pass: src/reconcile/late-creates.ts) goes ahead of every waiter that is not. Every wait
+ * a long pass: src/reconcile/late-creates.ts) goes ahead of every waiter that is not. So while
+ * urgent callers come faster than the refill, the others wait (the total rate is the same); leases
+ * do not arrive at several a second for long. Every wait
  * honours its AbortSignal. Every permit must be reported (`done`), or the bucket counts its call as
  * on the wire forever.
  */

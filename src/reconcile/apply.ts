@@ -8,7 +8,8 @@
  * the cloud's rate. Here that means:
  * - each kind of change (create, replace, delete, enable-forwarding: one API action each) has its
  *   own queue of `concurrency` slots, as it has its own bucket: changes waiting for one action's
- *   refill never hold up changes of another;
+ *   refill never hold up changes of another; late creates have a queue of their own too, of at
+ *   most LATE_CONCURRENCY slots (on GCE, whose concurrency is 500, this bounds the extra in flight);
  * - a throttled answer (someone else spends the account's tokens too) has already drained the
  *   bucket, so the change is retried at once and waits there for the next refill, instead of
  *   sleeping blindly; without a pacer, throttling backs off exponentially with jitter.
@@ -34,6 +35,9 @@ export interface ApplyOptions {
   readonly onAttemptFailed?: (change: Change, error: ClassifiedError, attempt: number, retryInMs: number | undefined) => void;
   readonly onResult?: (result: ChangeResult) => void;
 }
+
+/** Slots of the late creates' queue (at most the provider's concurrency): a few leases at a time. */
+const LATE_CONCURRENCY = 50;
 
 export const DEFAULT_APPLY_OPTIONS: ApplyOptions = { concurrency: 8, maxAttempts: 6, baseDelayMs: 200, maxDelayMs: 10_000 };
 
@@ -232,7 +236,7 @@ export async function applyChanges(
     }
     // Late creates jump the queue: slots of their own (the pass's creates may hold every slot of
     // theirs, waiting for the rate limit), and urgent at the rate limit itself.
-    const lateQueue = new PQueue({ concurrency });
+    const lateQueue = new PQueue({ concurrency: Math.min(concurrency, LATE_CONCURRENCY) });
     late?.open((change) => {
       lateRuns.push(
         applyOne(provider, change, signal, options, lateQueue, 1).then((result) => {

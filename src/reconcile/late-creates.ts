@@ -1,8 +1,9 @@
 /**
  * Creates for leases that appear while a pass applies its changes (a long cold start), sent in the
  * same pass ahead of its remaining creates instead of after the whole pass. Passes still never
- * overlap and the pass is still the only writer: the late creates go through the pass's own create
- * queue, for destinations the pass does not touch.
+ * overlap and the pass is still the only writer: the late creates go through a create queue of the
+ * pass (of their own, so that they need not wait for slots the pass's creates hold), for
+ * destinations the pass does not touch.
  *
  * The planner decides them, over every lease of a fresh snapshot and the pass's listing with its
  * planned and late creates added as routes (they hold their slots) and no deletes (the pass's own
