@@ -28,15 +28,13 @@ import { performance } from 'node:perf_hooks';
 import { startEtcd, putLease, type EtcdServer } from '../test/helpers/etcd.js';
 import { MUTATING_ACTIONS } from '../test/sim/ec2/index.js';
 import { plan, type PlanInput } from '../src/planner/plan.js';
-import type { Lease } from '../src/leases/types.js';
-import type { ActualRoute, NodeResolution, RouteTable } from '../providers/provider.js';
 import { buildAwsWorld, writeLeases, type AwsWorld } from './lib/aws-world.js';
 import { ensureBuilt, startRoutesyncOn, type RoutesyncRun } from './lib/routesync.js';
 import { percentile, Results } from './lib/report.js';
 import type { BaselineConfig } from './baselines/common.js';
 import { gceColdStart } from './lib/gce.js';
 import { gceScale } from './lib/gce-scale.js';
-import { OWNER_MARKED, TABLE_DEFAULT } from '../test/helpers/route-facts.js';
+import { fleet } from '../test/helpers/plan-worlds.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TIME_SCALE = Number(process.env['BENCH_TIME_SCALE'] ?? 5);
@@ -274,42 +272,13 @@ async function steadyAndChurn(results: Results, etcd: EtcdServer): Promise<void>
 
 // ------------------------------------------------------------------ planner and memory at 10,000 leases
 
-function plannerInput(leaseCount: number, tableCount: number, routed: number, limit: number): PlanInput {
-  const leases: Lease[] = [];
-  const resolutions = new Map<string, NodeResolution>();
-  for (let i = 0; i < leaseCount; i += 1) {
-    const n = i + 1;
-    const subnet = `10.${Math.floor(n / 256) % 256}.${n % 256}.0/24`;
-    const nodeIp = `172.31.${64 + Math.floor((i + 10) / 256)}.${(i + 10) % 256}`;
-    leases.push({ key: `/coreos.com/network/subnets/${subnet.replace('/', '-')}`, subnet, nodeIp, createRevision: n + 10, modRevision: n + 10, reservation: false });
-    resolutions.set(nodeIp, { status: 'found', target: `eni-${i.toString(16).padStart(17, '0')}`, forwarding: 'enabled' });
-  }
-  const local: ActualRoute = { destination: '172.31.0.0/16', target: null, blackhole: false, ...TABLE_DEFAULT, via: 'local' };
-  const tables: RouteTable[] = Array.from({ length: tableCount }, (_, t) => ({
-    id: `rtb-${t.toString(16).padStart(17, '0')}`,
-    limit,
-    quota: 'aws-vpc-routes-per-table',
-    routes: [
-      local,
-      ...leases.slice(0, routed).map((lease, i) => ({
-        destination: lease.subnet,
-        target: `eni-${i.toString(16).padStart(17, '0')}`,
-        blackhole: false,
-        ...OWNER_MARKED,
-        via: `eni-${i}`,
-      })),
-    ],
-  }));
-  return { network: '10.0.0.0/8', leases, protectedSubnets: [], tables, resolutions, policy: { allowEmpty: false, maxDeletesPerPass: { kind: 'percent', value: 20 } } };
-}
-
 function planner(results: Results): void {
   const name = 'planner-10000x4';
   if (!wanted(name)) return;
   const variants: Array<[string, PlanInput]> = [
-    ['steady', plannerInput(10_000, 4, 10_000, 10_001)],
-    ['cold', plannerInput(10_000, 4, 0, 10_001)],
-    ['aws_limit_1000', plannerInput(10_000, 4, 999, 1000)],
+    ['steady', fleet(10_000, 4, 10_000, 10_001)],
+    ['cold', fleet(10_000, 4, 0, 10_001)],
+    ['aws_limit_1000', fleet(10_000, 4, 999, 1000)],
   ];
   for (const [variant, input] of variants) {
     const times: number[] = [];

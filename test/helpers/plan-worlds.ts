@@ -8,21 +8,11 @@ import type { PlanInput, PlanNetwork } from '../../src/planner/plan.js';
 import type { Lease } from '../../src/leases/types.js';
 import type { ActualRoute, NodeResolution, RouteOrigin, RouteTable, TargetKind } from '../../providers/provider.js';
 import { OWNER_MARKED, TABLE_DEFAULT } from './route-facts.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../sim/shared/util.js';
 
 /** A random world; the same seed gives the same world. */
 export function randomWorld(seed: number): PlanInput {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const int = (n: number): number => Math.floor(r() * n);
   const chance = (p: number): boolean => r() < p;
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
