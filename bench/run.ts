@@ -31,6 +31,7 @@ import { plan, type PlanInput } from '../src/planner/plan.js';
 import { buildAwsWorld, writeLeases, type AwsWorld } from './lib/aws-world.js';
 import { ensureBuilt, startRoutesyncOn, type RoutesyncRun } from './lib/routesync.js';
 import { percentile, Results } from './lib/report.js';
+import { until } from './lib/until.js';
 import type { BaselineConfig } from './baselines/common.js';
 import { gceColdStart } from './lib/gce.js';
 import { gceScale } from './lib/gce-scale.js';
@@ -53,16 +54,6 @@ const log = (line: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 };
 const wanted = (scenario: string): boolean => ONLY.length === 0 || ONLY.some((prefix) => scenario.startsWith(prefix));
-
-/** Polls `condition` every `intervalMs` until true or `timeoutMs` (false then). */
-async function until(condition: () => boolean, timeoutMs: number, intervalMs = 10): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  return true;
-}
 
 let runCounter = 0;
 const freshPrefix = (name: string): string => `/bench${++runCounter}-${name}/coreos.com/network`;
@@ -338,8 +329,8 @@ async function measureMemory(
       const atEnd = reads();
       const stats = world.world.callStats();
       return {
-        rss: mem?.rssMB ?? null,
-        peak: mem?.peakMB ?? null,
+        rss: mem?.rss ?? null,
+        peak: mem?.peak ?? null,
         passes: run.passes(),
         mutating: MUTATING_ACTIONS.reduce((sum, action) => sum + (stats[action]?.total ?? 0), 0),
         readsPerResync: Object.fromEntries(

@@ -14,11 +14,10 @@
  * Set BENCH_GCE_PROFILE=<dir> to profile gce-rss-10000 (profile-hook.mjs): a CPU profile and a heap
  * snapshot taken after the resyncs, written to that directory.
  */
-import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { putLease, type EtcdServer } from '../../test/helpers/etcd.js';
 import type { RoutesyncProcess } from '../../test/helpers/routesync.js';
-import { startShippedRoutesync } from './routesync.js';
+import { passesOf, processMemory, startShippedRoutesync } from './routesync.js';
+import { until } from './until.js';
 import { startGceSimulator, type GceSimulator } from '../../test/sim/gce/index.js';
 import { leaseSubnet, writeLeases, type BenchNode } from './aws-world.js';
 import { percentile, type Results } from './report.js';
@@ -81,29 +80,6 @@ function start(world: World, etcd: EtcdServer, prefix: string, options: { resync
   );
 }
 
-const passes = (proc: RoutesyncProcess): Array<Record<string, unknown>> => proc.logs().filter((l) => l['msg'] === 'reconcile pass done');
-
-function memoryOf(proc: RoutesyncProcess): { rss: number; peak: number } | undefined {
-  const pid = proc.child.pid;
-  if (pid === undefined) return undefined;
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const mb = (name: string): number => (Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024) / 1e6;
-    return { rss: mb('VmRSS'), peak: mb('VmHWM') };
-  } catch {
-    return undefined;
-  }
-}
-
-async function until(condition: () => boolean, timeoutMs: number, intervalMs = 10): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  return true;
-}
-
 const count = (world: World, methods: readonly string[]): number => world.sim.world.calls().filter((c) => methods.includes(c.method)).length;
 
 /** Memory and reads at `leases` leases: routes up to a quota of 1,000, then MEMORY_RESYNCS resyncs of 3 s. */
@@ -118,12 +94,12 @@ async function memoryRun(results: Results, etcd: EtcdServer, context: GceScaleCo
     await writeLeases(etcd.client, prefix, world.nodes, 128);
     const proc = start(world, etcd, prefix, { resync: '3s', routeLimit: 1000, env });
     try {
-      if (!(await until(() => passes(proc).length >= 1, 180_000))) throw new Error(`no pass:\n${proc.stderr().slice(-2000)}`);
+      if (!(await until(() => passesOf(proc).length >= 1, 180_000))) throw new Error(`no pass:\n${proc.stderr().slice(-2000)}`);
       const firstReads = Object.fromEntries(READS.map((m) => [m, count(world, [m])]));
       const firstWrites = count(world, WRITES);
-      if (!(await until(() => passes(proc).length >= 1 + MEMORY_RESYNCS, 180_000))) throw new Error(`no resyncs:\n${proc.stderr().slice(-2000)}`);
-      const mem = memoryOf(proc);
-      const done = passes(proc);
+      if (!(await until(() => passesOf(proc).length >= 1 + MEMORY_RESYNCS, 180_000))) throw new Error(`no resyncs:\n${proc.stderr().slice(-2000)}`);
+      const mem = proc.child.pid !== undefined ? processMemory(proc.child.pid) : undefined;
+      const done = passesOf(proc);
       const intervals = done.length - 1;
       results.add(name, 'rss', mem?.rss ?? null, 'MB', leases > 10 ? 120 : null);
       results.add(name, 'peak_rss', mem?.peak ?? null, 'MB', leases > 10 ? 150 : null);
@@ -156,15 +132,15 @@ async function steadyAndChurn(results: Results, etcd: EtcdServer, context: GceSc
       context.log(`${steady}: 10 resync intervals of 2 s…`);
       const proc = start(world, etcd, prefix, { resync: '2s', routeLimit: 2000 });
       try {
-        if (!(await until(() => passes(proc).length >= 1 && world.sim.world.routes().length >= 1000, 120_000))) throw new Error(`no first pass:\n${proc.stderr().slice(-2000)}`);
-        await until(() => passes(proc).length >= 2, 30_000);
+        if (!(await until(() => passesOf(proc).length >= 1 && world.sim.world.routes().length >= 1000, 120_000))) throw new Error(`no first pass:\n${proc.stderr().slice(-2000)}`);
+        await until(() => passesOf(proc).length >= 2, 30_000);
         world.sim.world.clearCalls();
-        const before = passes(proc).length;
-        if (!(await until(() => passes(proc).length >= before + 10, 60_000))) throw new Error('resyncs did not come');
+        const before = passesOf(proc).length;
+        if (!(await until(() => passesOf(proc).length >= before + 10, 60_000))) throw new Error('resyncs did not come');
         // routes.list is ⌈routes / 500⌉ pages; the node re-check is one aggregatedList page.
         for (const method of READS) results.add(steady, `${method}_per_interval`, count(world, [method]) / 10, 'calls', method === 'instances.aggregatedList' ? 1 : null);
         results.add(steady, 'mutating_calls', count(world, WRITES), 'calls', 0);
-        results.add(steady, 'resync_pass_p50', percentile(passes(proc).slice(before).map((p) => Number(p['durationMs'])), 50), 'ms');
+        results.add(steady, 'resync_pass_p50', percentile(passesOf(proc).slice(before).map((p) => Number(p['durationMs'])), 50), 'ms');
       } finally {
         await proc.stop('SIGTERM', 10_000);
       }
@@ -174,18 +150,18 @@ async function steadyAndChurn(results: Results, etcd: EtcdServer, context: GceSc
       context.log(`${churn}: ${samples} leases added one by one…`);
       const proc = start(world, etcd, prefix, { resync: '60s', routeLimit: 2000 });
       try {
-        if (!(await until(() => passes(proc).length >= 1, 120_000))) throw new Error(`no first pass:\n${proc.stderr().slice(-2000)}`);
+        if (!(await until(() => passesOf(proc).length >= 1, 120_000))) throw new Error(`no first pass:\n${proc.stderr().slice(-2000)}`);
         world.sim.world.clearCalls();
         const latencies: number[] = [];
         for (let i = 0; i < samples; i += 1) {
-          const seen = passes(proc).length;
+          const seen = passesOf(proc).length;
           const node = world.addNode();
           const startedAt = Date.now();
           await putLease(etcd.client, prefix, node.subnet, node.ip);
           const added = (): number | undefined => world.sim.world.routeHistory().find((e) => e.event === 'added' && e.destRange === node.subnet)?.time;
           if (!(await until(() => added() !== undefined, 20_000, 1))) throw new Error(`no route for ${node.subnet}`);
           latencies.push((added() ?? Date.now()) - startedAt);
-          await until(() => passes(proc).length > seen, 20_000, 1);
+          await until(() => passesOf(proc).length > seen, 20_000, 1);
         }
         const bound = OPERATION_LATENCY_MS / context.timeScale + 300;
         results.add(churn, 'lease_to_route_p50', percentile(latencies, 50), 'ms');

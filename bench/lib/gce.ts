@@ -10,12 +10,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
 import type { EtcdServer } from '../../test/helpers/etcd.js';
 import { startShippedRoutesync } from './routesync.js';
 import { startGceSimulator, type GceSimulator } from '../../test/sim/gce/index.js';
 import { leaseSubnet, writeLeases, type BenchNode } from './aws-world.js';
 import type { Results } from './report.js';
+import { until } from './until.js';
 import type { GceBaselineConfig } from '../baselines/gce-common.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -56,15 +56,6 @@ async function buildGceWorld(timeScale: number): Promise<{ sim: GceSimulator; no
     nodes.push({ index, ip, subnet: leaseSubnet(index), eni: '', instanceId: name, name, zone });
   }
   return { sim, nodes };
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
 }
 
 type Strategy = 'routesync' | 'k8s-route-controller' | 'flannel-per-node';

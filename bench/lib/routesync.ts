@@ -55,12 +55,28 @@ export function startShippedRoutesync(args: readonly string[], env: NodeJS.Proce
   return startRoutesync(args, { ...env, ...shipped, NODE_OPTIONS: extra !== undefined ? `${shipped.NODE_OPTIONS} ${extra}` : shipped.NODE_OPTIONS });
 }
 
+/** The process's log lines whose msg is `reconcile pass done`. */
+export function passesOf(proc: RoutesyncProcess): Array<Record<string, unknown>> {
+  return proc.logs().filter((line) => line['msg'] === 'reconcile pass done');
+}
+
+/** Resident set size now and at its peak (VmRSS, VmHWM) of process `pid`, MB (10⁶ bytes); undefined once it is gone. */
+export function processMemory(pid: number): { rss: number; peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const megabytes = (name: string): number => (Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024) / 1e6;
+    return { rss: megabytes('VmRSS'), peak: megabytes('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
 export interface RoutesyncRun {
   readonly proc: RoutesyncProcess;
   /** Log lines whose msg is `reconcile pass done`. */
   passes(): Array<Record<string, unknown>>;
   /** Resident set size now and at its peak (VmRSS, VmHWM), MB (10⁶ bytes). */
-  memory(): { rssMB: number; peakMB: number } | undefined;
+  memory(): { rss: number; peak: number } | undefined;
   stop(): Promise<void>;
 }
 
@@ -89,18 +105,8 @@ export function startRoutesyncOn(
   const proc = startShippedRoutesync(args, { ROUTESYNC_AWS_API_RATE_LIMITS: `time-scale=${options.timeScale}` });
   return {
     proc,
-    passes: () => proc.logs().filter((line) => line['msg'] === 'reconcile pass done'),
-    memory: () => {
-      const pid = proc.child.pid;
-      if (pid === undefined) return undefined;
-      try {
-        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-        const megabytes = (name: string): number => (Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024) / 1e6;
-        return { rssMB: megabytes('VmRSS'), peakMB: megabytes('VmHWM') };
-      } catch {
-        return undefined;
-      }
-    },
+    passes: () => passesOf(proc),
+    memory: () => (proc.child.pid !== undefined ? processMemory(proc.child.pid) : undefined),
     stop: async () => {
       await proc.stop('SIGTERM', 10_000);
     },
