@@ -32,7 +32,7 @@ import { TagNotices } from './table-tags.js';
 
 export { createEc2Client, ec2ApiFromClient, type Ec2Api, type Ec2ClientSettings } from './ec2-api.js';
 export { AWS_EC2_RATE_LIMITS, ec2ActionFor } from './limits.js';
-export { ENI_PAGE_SIZE, MAX_FILTER_VALUES, NOT_FOUND_LIFETIME_MS } from './node-cache.js';
+export { ENI_PAGE_SIZE, MAX_FILTER_VALUES } from './node-cache.js';
 export { CLUSTER_TAG_PREFIX, CLUSTER_TAG_VALUES, LEGACY_CLUSTER_TAG_KEY, clusterTagKey } from './table-tags.js';
 export { QUOTA_REFRESH_MS, QUOTA_RETRY_MS, ROUTES_PER_TABLE_QUOTA } from './route-quota.js';
 export { createServiceQuotasClient, serviceQuotasApiFromClient, type ServiceQuotasApi } from './service-quotas-api.js';

@@ -17,6 +17,7 @@ import type { DescribeNetworkInterfacesCommandInput, NetworkInterface } from '@a
 import { classifyError } from '../../src/errors.js';
 import { paced, type Pacer } from '../../src/pacing/pacer.js';
 import type { PacingClock } from '../../src/pacing/clock.js';
+import { NodeAnswers } from '../node-answers.js';
 import type { NodeResolution, ResolveOptions, RouteTable } from '../provider.js';
 import type { Ec2Api } from './ec2-api.js';
 import { addressesOf, addressFilter, byFamily, isNodeAddress } from './eni-addresses.js';
@@ -26,8 +27,6 @@ import { compareText, nextToken } from './paging.js';
 export const MAX_FILTER_VALUES = 200;
 /** DescribeNetworkInterfaces page size for a VPC-wide listing (EC2's maximum). */
 export const ENI_PAGE_SIZE = 1000;
-/** Default of notFoundLifetimeMs. */
-export const NOT_FOUND_LIFETIME_MS = 10_000;
 
 export interface NodeCacheSettings {
   /** Where ENIs are looked for until a listing names the tables' VPCs. */
@@ -51,10 +50,8 @@ export class NodeCache {
   private tableVpcs: ReadonlySet<string> = new Set();
   /** ENIs that managed routes point at while in state blackhole, from the last listing: gone. */
   private blackholeTargets: ReadonlySet<string> = new Set();
-  /** Node IP → its last definitive lookup (found or not-found). */
-  private nodes = new Map<string, NodeResolution>();
-  /** Node IP → when it was last found not-found (pacing clock), for the IPs cached as not-found. */
-  private readonly notFoundAt = new Map<string, number>();
+  /** Node IP → its last definitive lookup (found or not-found), on the pacing clock. */
+  private readonly nodes = new NodeAnswers<NodeResolution>(() => this.now());
   /** In-use ENIs of the managed VPCs at the last complete VPC-wide listing (sizes the next one). */
   private vpcEniCount: number | undefined;
   /** The re-check of known IPs that resyncs carry forward, one call at a time. */
@@ -81,7 +78,7 @@ export class NodeCache {
   /** Forwarding of `target` was turned on. */
   forwardingEnabled(target: string): void {
     for (const [ip, cached] of this.nodes) {
-      if (cached.status === 'found' && cached.target === target) this.nodes.set(ip, { ...cached, forwarding: 'enabled' });
+      if (cached.status === 'found' && cached.target === target) this.nodes.remember(ip, { ...cached, forwarding: 'enabled' });
     }
   }
 
@@ -103,14 +100,13 @@ export class NodeCache {
     const looked = unknown.length > 0 ? await this.lookUp(unknown, signal) : { answers: new Map<string, NodeResolution>(), extra: undefined };
     if (looked.extra !== undefined) {
       // A complete VPC-wide listing: the whole cache is checked, and the re-check starts over.
-      this.nodes = new Map(looked.extra);
-      this.notFoundAt.clear();
+      this.nodes.replaceAll(looked.extra);
       this.recheck = newRecheckCycle();
     }
     for (const [ip, answer] of looked.answers) {
       result.set(ip, answer);
       if (answer.status === 'lookup-failed') continue;
-      this.remember(ip, answer);
+      this.nodes.remember(ip, answer);
       // Looked up by IP after the re-check began: as fresh as what it will have seen.
       if (looked.extra === undefined) this.recheck.lookedUp.add(ip);
     }
@@ -154,7 +150,7 @@ export class NodeCache {
         const found = new Map<string, NodeResolution>();
         this.addToIndex(found, enis, vpcs);
         for (const [ip, answer] of found) {
-          this.remember(ip, answer);
+          this.nodes.remember(ip, answer);
           cycle.seen.add(ip);
         }
         for (const ip of known) {
@@ -170,7 +166,7 @@ export class NodeCache {
         const batch = sorted.slice(start, start + MAX_FILTER_VALUES);
         cycle.ipOffset = start + batch.length;
         for (const [ip, answer] of await this.lookUpBatch(batch, vpcs, signal)) {
-          this.remember(ip, answer);
+          this.nodes.remember(ip, answer);
           into.set(ip, answer);
         }
       }
@@ -190,7 +186,7 @@ export class NodeCache {
   /** The VPC-wide listing went round: IPs it did not find (and nobody looked up since) are gone from the cache. */
   private endRecheckCycle(cycle: RecheckCycle): void {
     for (const ip of this.nodes.keys()) {
-      if (!cycle.seen.has(ip) && !cycle.lookedUp.has(ip)) this.forgetIp(ip);
+      if (!cycle.seen.has(ip) && !cycle.lookedUp.has(ip)) this.nodes.forget(ip);
     }
     this.vpcEniCount = cycle.enis;
     this.recheck = newRecheckCycle();
@@ -212,20 +208,7 @@ export class NodeCache {
     if (cached === undefined) return true;
     if (cached.status === 'found') return this.blackholeTargets.has(cached.target);
     if (cached.status !== 'not-found' || eventDriven) return true;
-    const at = this.notFoundAt.get(ip);
-    return at === undefined || now - at >= (this.settings.notFoundLifetimeMs ?? NOT_FOUND_LIFETIME_MS);
-  }
-
-  /** Caches a definitive answer, noting when a not-found one was given. */
-  private remember(ip: string, answer: NodeResolution): void {
-    this.nodes.set(ip, answer);
-    if (answer.status === 'not-found') this.notFoundAt.set(ip, this.now());
-    else this.notFoundAt.delete(ip);
-  }
-
-  private forgetIp(ip: string): void {
-    this.nodes.delete(ip);
-    this.notFoundAt.delete(ip);
+    return this.nodes.notFoundExpired(ip, now, this.settings.notFoundLifetimeMs);
   }
 
   private now(): number {
@@ -336,8 +319,8 @@ export class NodeCache {
 
   /** Forgets what the cache says about `target` (the cloud says it does not exist). */
   forgetTarget(target: string, nodeIp?: string): void {
-    if (nodeIp !== undefined) this.forgetIp(nodeIp);
-    for (const [ip, cached] of this.nodes) if (cached.status === 'found' && cached.target === target) this.forgetIp(ip);
+    if (nodeIp !== undefined) this.nodes.forget(nodeIp);
+    for (const [ip, cached] of this.nodes) if (cached.status === 'found' && cached.target === target) this.nodes.forget(ip);
   }
 
   /**

@@ -30,12 +30,12 @@ import type { NodeResolution, ResolveOptions } from '../provider.js';
 import type { GceApi, GceInstancesScopedList } from './compute-api.js';
 import type { IneligibleWhy } from './eligibility.js';
 import { instancePath, resourcePath } from './route-mapping.js';
+import { NodeAnswers } from '../node-answers.js';
 
 /** IPs per filtered lookup: keeps the request line short (about 1.5 kB). */
 export const IPS_PER_FILTER = 50;
 /** instances.aggregatedList's largest page. */
 export const INSTANCE_PAGE_SIZE = 500;
-const NOT_FOUND_LIFETIME_MS = 10_000;
 
 interface Warner {
   warn(fields: Record<string, unknown>, message: string): void;
@@ -63,8 +63,7 @@ interface RecheckCycle {
 const newCycle = (): RecheckCycle => ({ token: undefined, seen: new Set(), lookedUp: new Set(), instances: 0, partial: false, ipOffset: 0 });
 
 export class InstanceLookups {
-  private nodes = new Map<string, Definitive>();
-  private readonly notFoundAt = new Map<string, number>();
+  private readonly nodes = new NodeAnswers<Definitive>(() => this.now());
   /** Instances at the last complete listing (sizes the next lookups). */
   private instanceCount: number | undefined;
   private recheck = newCycle();
@@ -122,7 +121,7 @@ export class InstanceLookups {
     if (cached === undefined) return true;
     if (cached.status !== 'not-found') return this.goneTargets.has(cached.target);
     if (eventDriven) return true; // flannel gives a returning node its old lease: the event may be it
-    return now - (this.notFoundAt.get(ip) ?? Number.NEGATIVE_INFINITY) >= NOT_FOUND_LIFETIME_MS;
+    return this.nodes.notFoundExpired(ip, now);
   }
 
   /** Whether the whole listing takes fewer calls than filters for `ipCount` IPs (before one: whenever the IPs need two filters). */
@@ -142,8 +141,7 @@ export class InstanceLookups {
       return false;
     }
     this.instanceCount = indexed.instances;
-    this.nodes = new Map(indexed.found);
-    this.notFoundAt.clear();
+    this.nodes.replaceAll(indexed.found);
     this.recheck = newCycle();
     for (const ip of ips) this.answer(ip, indexed, into);
     return true;
@@ -172,7 +170,7 @@ export class InstanceLookups {
       return;
     }
     const answer: Definitive = found ?? { status: 'not-found' };
-    this.remember(ip, answer);
+    this.nodes.remember(ip, answer);
     into.set(ip, answer);
   }
 
@@ -185,7 +183,7 @@ export class InstanceLookups {
         const page = await this.onePage(cycle.token, signal);
         const indexed = this.index(page.scopes);
         for (const [ip, answer] of indexed.found) {
-          this.remember(ip, answer);
+          this.nodes.remember(ip, answer);
           cycle.seen.add(ip);
         }
         for (const ip of known) {
@@ -202,7 +200,7 @@ export class InstanceLookups {
           if (complete) {
             for (const ip of known) {
               if (into.has(ip) || cycle.seen.has(ip) || cycle.lookedUp.has(ip)) continue;
-              this.remember(ip, { status: 'not-found' });
+              this.nodes.remember(ip, { status: 'not-found' });
               into.set(ip, { status: 'not-found' });
             }
           }
@@ -228,21 +226,10 @@ export class InstanceLookups {
   /** The listing went round: IPs it did not see (and nobody looked up since) leave the cache. */
   private endCycle(cycle: RecheckCycle): void {
     if (!cycle.partial) {
-      for (const ip of [...this.nodes.keys()]) if (!cycle.seen.has(ip) && !cycle.lookedUp.has(ip)) this.forget(ip);
+      for (const ip of [...this.nodes.keys()]) if (!cycle.seen.has(ip) && !cycle.lookedUp.has(ip)) this.nodes.forget(ip);
       this.instanceCount = cycle.instances;
     }
     this.recheck = newCycle();
-  }
-
-  private remember(ip: string, answer: Definitive): void {
-    this.nodes.set(ip, answer);
-    if (answer.status === 'not-found') this.notFoundAt.set(ip, this.now());
-    else this.notFoundAt.delete(ip);
-  }
-
-  private forget(ip: string): void {
-    this.nodes.delete(ip);
-    this.notFoundAt.delete(ip);
   }
 
   private failed(err: unknown, ips: readonly string[], into: Map<string, NodeResolution>, signal: AbortSignal): void {
