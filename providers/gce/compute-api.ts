@@ -45,13 +45,8 @@ export interface GceApi {
   deleteRoute(project: string, route: string, signal: AbortSignal): Promise<GceOperation>;
   /** globalOperations.wait: returns when the operation is DONE or after about two minutes. */
   waitOperation(project: string, operation: string, signal: AbortSignal): Promise<GceOperation>;
-  /** instances.aggregatedList, every page: `[scope, scoped list]` pairs (`zones/<zone>`). */
-  aggregatedInstances(project: string, signal: AbortSignal): AsyncIterable<readonly [string, GceInstancesScopedList]>;
-  /**
-   * One page of instances.aggregatedList, optionally filtered. Optional: without it (a stub) the
-   * node lookups list every page with aggregatedInstances.
-   */
-  aggregatedInstancesPage?(request: InstancesPageRequest, signal: AbortSignal): Promise<InstancesPage>;
+  /** One page of instances.aggregatedList, optionally filtered: `[scope, scoped list]` pairs (`zones/<zone>`). */
+  aggregatedInstancesPage(request: InstancesPageRequest, signal: AbortSignal): Promise<InstancesPage>;
   /**
    * projects.get, its quotas only (ROUTES among them: `limit`, `usage`). Optional: a surface
    * without it (a stub) cannot read quotas, and --route-limit auto falls back.
@@ -197,16 +192,6 @@ export function computeApiFromSettings(settings: ComputeClientSettings & { reado
     },
     waitOperation: (project, operation, signal) =>
       call<GceOperation>('POST', `${projectPath(project)}/global/operations/${encodeURIComponent(operation)}/wait`, signal, { timeout: waitTimeoutMs }),
-    aggregatedInstances: (project, signal) => ({
-      async *[Symbol.asyncIterator]() {
-        let pageToken: string | undefined;
-        do {
-          const page = await instancesPage({ project, ...(pageToken !== undefined ? { pageToken } : {}) }, signal);
-          yield* page.scopes;
-          pageToken = page.nextPageToken;
-        } while (pageToken !== undefined);
-      },
-    }),
     aggregatedInstancesPage: instancesPage,
     // The transport's kept-alive connections close when idle: nothing to release.
     close: () => Promise.resolve(),

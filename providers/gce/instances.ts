@@ -177,7 +177,7 @@ export class InstanceLookups {
   /** One call re-checking known IPs (see the file comment). A failure is logged; the cached answers stand. */
   private async recheckNext(known: readonly string[], into: Map<string, NodeResolution>, signal: AbortSignal): Promise<void> {
     const cycle = this.recheck;
-    const byPage = this.api.aggregatedInstancesPage !== undefined && (this.listsAll(known.length) || known.some(isIpv6));
+    const byPage = this.listsAll(known.length) || known.some(isIpv6);
     try {
       if (byPage) {
         const page = await this.onePage(cycle.token, signal);
@@ -241,17 +241,12 @@ export class InstanceLookups {
   }
 
   private onePage(pageToken: string | undefined, signal: AbortSignal) {
-    const page = this.api.aggregatedInstancesPage;
-    if (page === undefined) throw new Error('aggregatedInstancesPage is not available');
-    return page.call(this.api, { project: this.project, ...(pageToken !== undefined ? { pageToken } : {}) }, signal);
+    return this.api.aggregatedInstancesPage({ project: this.project, ...(pageToken !== undefined ? { pageToken } : {}) }, signal);
   }
 
   /** Every page of one (optionally filtered) listing, indexed page by page. */
   private async listPages(filter: string | undefined, signal: AbortSignal): Promise<Indexed> {
     const total: Indexed = { found: new Map(), unreachable: [], instances: 0 };
-    if (this.api.aggregatedInstancesPage === undefined) {
-      return this.indexAsync(this.api.aggregatedInstances(this.project, signal), total);
-    }
     const seen = new Set<string>();
     let token: string | undefined;
     do {
@@ -265,11 +260,6 @@ export class InstanceLookups {
       if (token !== undefined) seen.add(token);
     } while (token !== undefined);
     return this.warnUnreachable(total);
-  }
-
-  private async indexAsync(listing: AsyncIterable<readonly [string, GceInstancesScopedList]>, into: Indexed): Promise<Indexed> {
-    for await (const entry of listing) this.index([entry], into);
-    return this.warnUnreachable(into);
   }
 
   private warnUnreachable(indexed: Indexed): Indexed {

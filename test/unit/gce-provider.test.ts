@@ -21,6 +21,7 @@ import {
   type GceRoute,
   type ListRoutesRequest,
 } from '../../providers/gce/index.js';
+import type { InstancesPage } from '../../providers/gce/compute-api.js';
 import type { Change, RouteProvider } from '../../providers/provider.js';
 import { classifyError } from '../../src/errors.js';
 import { plan } from '../../src/planner/plan.js';
@@ -125,16 +126,12 @@ class FakeApi implements GceApi {
     return { ...entry.op };
   }
 
-  aggregatedInstances(): AsyncIterable<readonly [string, GceInstancesScopedList]> {
+  /** One page holding every scope (the filter is not applied: the lookups pick the IPs they asked for). */
+  async aggregatedInstancesPage(): Promise<InstancesPage> {
     this.log.push('aggregatedList');
     const error = this.throwNext.get('aggregated')?.shift();
-    const scopes = this.scopes;
-    return {
-      async *[Symbol.asyncIterator]() {
-        if (error !== undefined) throw error;
-        yield* scopes;
-      },
-    };
+    if (error !== undefined) throw error;
+    return { scopes: this.scopes, nextPageToken: undefined };
   }
 
   async close(): Promise<void> {
@@ -270,7 +267,7 @@ describe('gce listTables', () => {
       insertRoute: (project, route) => api.insertRoute(project, route),
       deleteRoute: (project, name) => api.deleteRoute(project, name),
       waitOperation: (project, name) => api.waitOperation(project, name),
-      aggregatedInstances: () => api.aggregatedInstances(),
+      aggregatedInstancesPage: () => api.aggregatedInstancesPage(),
       close: async () => undefined,
     };
     const q = await createGceProvider({ project: P, network: 'default', clusterName: 'c1', routeLimit: 100, client: looping });
