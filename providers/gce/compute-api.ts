@@ -92,33 +92,13 @@ export interface ComputeClientSettings {
 const COMPUTE_SCOPE = 'https://www.googleapis.com/auth/compute';
 const DEFAULT_ENDPOINT = 'https://compute.googleapis.com';
 
-interface Endpoint {
-  readonly host: string;
-  readonly port: number;
-  readonly protocol: 'http' | 'https';
-}
-
-/** Parses `--gce-endpoint`: scheme, host and port only (the API paths are absolute). */
-export function parseEndpoint(text: string): Endpoint {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new Error(`not a URL: ${text}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${text}: only http:// and https:// endpoints are supported`);
-  if (url.pathname !== '/' && url.pathname !== '') throw new Error(`${text}: give scheme, host and port only (the /compute/v1 paths are added by the client)`);
-  const protocol = url.protocol === 'http:' ? 'http' : 'https';
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  return { host, port: url.port !== '' ? Number(url.port) : protocol === 'http' ? 80 : 443, protocol };
-}
-
 /** GCE's globalOperations.wait answers after at most about two minutes; its request waits longer. */
 export const WAIT_REQUEST_TIMEOUT_MS = 150_000;
 
 /** Builds the auth client: none for plain http (a local endpoint), else Application Default Credentials. */
 export async function createAuthClient(endpoint: string | undefined): Promise<AuthClient> {
-  if (endpoint !== undefined && parseEndpoint(endpoint).protocol === 'http') return new PassThroughClient();
+  // --gce-endpoint is checked where flags are read (flags.ts): scheme, host and port.
+  if (endpoint !== undefined && new URL(endpoint).protocol === 'http:') return new PassThroughClient();
   const auth = new GoogleAuth({ scopes: [COMPUTE_SCOPE] });
   return (await auth.getClient()) as AuthClient;
 }

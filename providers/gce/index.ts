@@ -44,7 +44,6 @@ export { GceApiError, GceOperationError, normaliseError } from './api-errors.js'
 export {
   computeApiFromSettings,
   createAuthClient,
-  parseEndpoint,
   WAIT_REQUEST_TIMEOUT_MS,
   type ComputeClientSettings,
   type GceApi,
