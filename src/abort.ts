@@ -94,7 +94,10 @@ export async function withSignal<T>(
 
 /** Settles as `work` does, or rejects with the signal's reason if it aborts first (work that takes no signal). */
 export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  if (signal.aborted) {
+    work.catch(() => undefined); // settles unobserved: its failure must not surface as unhandled
+    return Promise.reject(signal.reason as Error);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });

@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import type { CleanupSettings } from '../cleanup-config.js';
 import type { Logger } from '../log.js';
 import { ConfigError, isConfigurationError, classifyError } from '../errors.js';
-import { withDeadline } from '../abort.js';
+import { untilAborted, withDeadline } from '../abort.js';
 import { acquireLeadership, currentLeader } from '../election.js';
 import { describeEtcdError } from '../leases/etcd-client.js';
 import { configFromText, configKey } from '../leases/flannel.js';
@@ -74,15 +74,6 @@ export function chooseNetworks(configs: ReadonlyMap<string, Buffer | null>, pref
   };
 }
 
-function raceDeadline<T>(deadline: AbortSignal, work: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(deadline.reason);
-    if (deadline.aborted) onAbort();
-    deadline.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => deadline.removeEventListener('abort', onAbort));
-  });
-}
-
 export function formatCleanup(provider: string, plan: TeardownPlan, dryRun: boolean, results: readonly ChangeResult[], left: TeardownPlan | undefined): string {
   const lines = [`routesync ${provider} cleanup${dryRun ? ' (--dry-run)' : ''}:`];
   const failed = new Map(results.filter((r) => !r.ok).map((r) => [r.change, r]));
@@ -115,7 +106,7 @@ interface Held {
 async function takeLeadership(config: Config, cleanup: CleanupSettings, client: Etcd3, logger: Logger, io: ServiceIo, identity: string, signal: AbortSignal): Promise<Held | number> {
   if (!config.leaderElect || config.dryRun) return { signal };
   const election = { key: config.leaderElectionKey, ttlSeconds: config.leaderLeaseTtlSeconds, identity };
-  const leader = await withDeadline(signal, ETCD_DEADLINE_MS, (deadline) => raceDeadline(deadline, currentLeader(client, election)));
+  const leader = await withDeadline(signal, ETCD_DEADLINE_MS, (deadline) => untilAborted(currentLeader(client, election), deadline));
   if (cleanup.force) {
     if (leader !== undefined) logger.warn({ leader }, 'another routesync leads: cleaning up anyway (--force); it may put routes back');
     return { signal };
@@ -146,7 +137,7 @@ export async function runCleanup(config: Config, cleanup: CleanupSettings, io: S
     const keys = names.length === 0 ? [configKey(config.etcd.prefix)] : names.map((name) => configKey(`${config.etcd.prefix}/${name}`));
     let texts: Array<Buffer | null>;
     try {
-      texts = await withDeadline(signal, ETCD_DEADLINE_MS, (deadline) => raceDeadline(deadline, Promise.all(keys.map((key) => client.get(key).buffer()))));
+      texts = await withDeadline(signal, ETCD_DEADLINE_MS, (deadline) => untilAborted(Promise.all(keys.map((key) => client.get(key).buffer())), deadline));
     } catch (err) {
       logger.error({ ...describeEtcdError(client, err), endpoints: config.etcd.endpoints }, 'etcd is unreachable: nothing deleted');
       return EXIT.runtime;
