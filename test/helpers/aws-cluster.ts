@@ -34,7 +34,16 @@ export interface AwsCluster {
   addNode(options?: { sourceDestCheck?: boolean }): Node;
   /** The routes routesync could own: ENI/instance targets inside the Network, as `subnet → eni`. */
   flannelRoutes(tableId?: string): Map<string, string>;
+  /** Its IPv6 routes inside fc00::/16 (a dual-stack cluster: dual-stack.ts), as `IPv6 subnet → eni`. */
+  ipv6Routes(): Map<string, string>;
   close(): Promise<void>;
+}
+
+/** A dual-stack VPC: its IPv6 block, the nodes' subnet's, and node i's ENI address. */
+export interface AwsIpv6Layout {
+  readonly vpcCidr: string;
+  readonly subnetCidr: string;
+  nodeAddress(index: number): string;
 }
 
 export function nodeIp(index: number): string {
@@ -52,11 +61,13 @@ export async function startAwsCluster(options: {
   autoLimit?: boolean;
   clusterName?: string;
   sim?: Ec2WorldOptions;
+  ipv6?: AwsIpv6Layout;
 }): Promise<AwsCluster> {
   const sim = await startEc2Simulator({ routeLimit: options.routeLimit ?? 50, ...options.sim });
   const world = sim.world;
-  const vpc = world.createVpc({ cidr: '172.31.0.0/16' });
-  const subnet = world.createSubnet({ vpcId: vpc.vpcId, cidr: '172.31.16.0/20' });
+  const { ipv6 } = options;
+  const vpc = world.createVpc({ cidr: '172.31.0.0/16', ...(ipv6 !== undefined ? { ipv6Cidr: ipv6.vpcCidr } : {}) });
+  const subnet = world.createSubnet({ vpcId: vpc.vpcId, cidr: '172.31.16.0/20', ...(ipv6 !== undefined ? { ipv6Cidr: ipv6.subnetCidr } : {}) });
   const table = world.createRouteTable({ vpcId: vpc.vpcId, tags: { [`routesync.io/cluster/${options.clusterName ?? 'routesync'}`]: 'owned' } });
   const nodes: Node[] = [];
   const addNode = (nodeOptions: { sourceDestCheck?: boolean } = {}): Node => {
@@ -64,7 +75,13 @@ export async function startAwsCluster(options: {
     const ip = nodeIp(index);
     const instance = world.launchInstance({
       subnetId: subnet.subnetId,
-      enis: [{ privateIp: ip, ...(nodeOptions.sourceDestCheck !== undefined ? { sourceDestCheck: nodeOptions.sourceDestCheck } : {}) }],
+      enis: [
+        {
+          privateIp: ip,
+          ...(nodeOptions.sourceDestCheck !== undefined ? { sourceDestCheck: nodeOptions.sourceDestCheck } : {}),
+          ...(ipv6 !== undefined ? { ipv6Addresses: [ipv6.nodeAddress(index)] } : {}),
+        },
+      ],
     });
     const node = { index, ip, subnet: leaseSubnet(index), instanceId: instance.instanceId, eniId: instance.networkInterfaceIds[0] ?? '' };
     nodes.push(node);
@@ -87,6 +104,14 @@ export async function startAwsCluster(options: {
       for (const route of world.routes(tableId)) {
         const target = route.networkInterfaceId ?? route.instanceId;
         if (route.destinationCidrBlock?.startsWith('10.1.') && target !== undefined) routes.set(route.destinationCidrBlock, target);
+      }
+      return routes;
+    },
+    ipv6Routes: () => {
+      const routes = new Map<string, string>();
+      for (const route of world.routes(table.routeTableId)) {
+        const destination = route.destinationIpv6CidrBlock;
+        if (destination?.startsWith('fc00:') === true && route.networkInterfaceId !== undefined) routes.set(destination, route.networkInterfaceId);
       }
       return routes;
     },

@@ -1,13 +1,12 @@
 /**
- * Dual-stack clusters for end-to-end tests. AWS: the usual VPC (aws-cluster.ts) with an IPv6 block
+ * Dual-stack clusters for end-to-end tests. AWS: the usual VPC (aws-cluster.ts's, with its ipv6 layout) with an IPv6 block
  * 2600:1f18:aa00::/56, its subnet 2600:1f18:aa00:10::/64, each node's ENI holding
  * 2600:1f18:aa00:10::<i>. GCE: nodes whose interface has the IPv6 address fd20::<i> (or none: an
  * IPV4_ONLY instance). flannel's IPv6Network is fc00::/48; node i's lease is
  * `10.1.i.0-24&fc00:0:0:<i>::-64` (IPv6-only: `0.0.0.0-0&fc00:0:0:<i>::-64`).
  */
 import type { Etcd3 } from 'etcd3';
-import { startEc2Simulator } from '../sim/ec2/server.js';
-import { NETWORK, nodeIp, leaseSubnet, type AwsCluster, type Node } from './aws-cluster.js';
+import { NETWORK, leaseSubnet, startAwsCluster, type AwsCluster } from './aws-cluster.js';
 import { putLease, putNetworkConfig } from './etcd.js';
 import { startGceCluster, type GceCluster, type GceNode } from './gce-cluster.js';
 
@@ -17,50 +16,9 @@ export const ipv6Subnet = (index: number): string => `fc00:0:0:${index.toString(
 export const awsNodeIpv6 = (index: number): string => `2600:1f18:aa00:10::${index.toString(16)}`;
 export const gceNodeIpv6 = (index: number): string => `fd20::${index.toString(16)}`;
 
-export interface DualStackAwsCluster extends AwsCluster {
-  /** routesync's IPv6 routes: `IPv6 subnet → eni`. */
-  ipv6Routes(): Map<string, string>;
-}
-
-export async function startDualStackAwsCluster(options: { nodes: number; routeLimit: number }): Promise<DualStackAwsCluster> {
-  const sim = await startEc2Simulator({ routeLimit: options.routeLimit });
-  const world = sim.world;
-  const vpc = world.createVpc({ cidr: '172.31.0.0/16', ipv6Cidr: '2600:1f18:aa00::/56' });
-  const subnet = world.createSubnet({ vpcId: vpc.vpcId, cidr: '172.31.16.0/20', ipv6Cidr: '2600:1f18:aa00:10::/64' });
-  const table = world.createRouteTable({ vpcId: vpc.vpcId, tags: { 'routesync.io/cluster/routesync': 'owned' } });
-  const nodes: Node[] = [];
-  const addNode = (): Node => {
-    const index = nodes.length + 1;
-    const instance = world.launchInstance({ subnetId: subnet.subnetId, enis: [{ privateIp: nodeIp(index), ipv6Addresses: [awsNodeIpv6(index)] }] });
-    const node = { index, ip: nodeIp(index), subnet: leaseSubnet(index), instanceId: instance.instanceId, eniId: instance.networkInterfaceIds[0] ?? '' };
-    nodes.push(node);
-    return node;
-  };
-  for (let i = 0; i < options.nodes; i += 1) addNode();
-  const routes = (v6: boolean): Map<string, string> => {
-    const out = new Map<string, string>();
-    for (const route of world.routes(table.routeTableId)) {
-      const destination = v6 ? route.destinationIpv6CidrBlock : route.destinationCidrBlock;
-      const inside = v6 ? destination?.startsWith('fc00:') : destination?.startsWith('10.1.');
-      if (destination !== undefined && inside === true && route.networkInterfaceId !== undefined) out.set(destination, route.networkInterfaceId);
-    }
-    return out;
-  };
-  return {
-    sim,
-    world,
-    vpcId: vpc.vpcId,
-    subnetId: subnet.subnetId,
-    tableId: table.routeTableId,
-    clusterName: 'routesync',
-    routeLimit: options.routeLimit,
-    autoLimit: false,
-    nodes,
-    addNode,
-    flannelRoutes: () => routes(false),
-    ipv6Routes: () => routes(true),
-    close: () => sim.close(),
-  };
+/** The usual AWS cluster (aws-cluster.ts), dual-stack: every node's ENI holds an IPv6 address. */
+export function startDualStackAwsCluster(options: { nodes: number; routeLimit: number }): Promise<AwsCluster> {
+  return startAwsCluster({ ...options, ipv6: { vpcCidr: '2600:1f18:aa00::/56', subnetCidr: '2600:1f18:aa00:10::/64', nodeAddress: awsNodeIpv6 } });
 }
 
 /** A GCE cluster whose nodes are dual-stack unless listed in `ipv4Only` (1-based indexes). */
